@@ -1,0 +1,26 @@
+// The tutorial's protected view: HelloView with IsAuthenticated
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { HelloSchema, TokenErrorSchema } from '../src/schemas.js'
+
+const helloRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+  // Encapsulated: this guard applies to the routes of this plugin only, never to the token routes.
+  fastify.addHook('onRequest', fastify.authenticate)
+
+  fastify.get('/', {
+    schema: {
+      operationId: 'hello',
+      summary: 'Greet the authenticated user',
+      description: 'Answers with the user\'s first and last name. Needs `Authorization: Bearer <access token>`.',
+      tags: ['hello'],
+      security: [{ bearerAuth: [] }],
+      response: {
+        200: { ...HelloSchema, description: 'The greeting.' },
+        401: { ...TokenErrorSchema, description: 'No credentials, a malformed header, an invalid or expired token, or an unknown or inactive user.' }
+      }
+    }
+  }, async (request) => {
+    return { msg: `Hello ${request.user.firstName} ${request.user.lastName}` }
+  })
+}
+
+export default helloRoutes

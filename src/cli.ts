@@ -1,0 +1,238 @@
+#!/usr/bin/env node
+// The command line: users and migrations; mirrors Django's createsuperuser / changepassword / migrate
+import { realpathSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import type { Readable, Writable } from 'node:stream'
+import { ConfigError, loadConfig } from './config.js'
+import { DatabaseError, openDatabase, type Database } from './db/client.js'
+import { hashPassword } from './passwords.js'
+import { PASSWORD_MAX_LENGTH, USERNAME_MAX_LENGTH } from './schemas.js'
+import { createUsersRepository, DuplicateUsername } from '../plugins/users.js'
+
+/** What the CLI talks to; the real process in production, buffers in tests. */
+export interface CliIo {
+  env: Record<string, string | undefined>
+  stdin: Readable & { isTTY?: boolean, setRawMode?: (mode: boolean) => unknown }
+  stdout: Writable
+  stderr: Writable
+}
+
+/** A mistake of the caller's, reported as one line and exit code 1 (2 for usage). */
+export class CliError extends Error {
+  constructor (message: string, readonly exitCode = 1) {
+    super(message)
+    this.name = 'CliError'
+  }
+}
+
+const USAGE = `Usage: fastify-simplejwt <command> [options]
+
+Commands:
+  createuser USERNAME [--first-name NAME] [--last-name NAME] [--email EMAIL]
+             [--staff] [--superuser] [--inactive] [--password-stdin]
+                              create a user; the password is prompted for (no echo)
+                              or read from standard input with --password-stdin
+  changepassword USERNAME [--password-stdin]
+                              set a user's password
+  setactive USERNAME true|false
+                              activate or deactivate a user
+  listusers                   list every user
+  migrate                     apply pending database migrations
+
+The database and every other setting come from the environment (see README.md).
+`
+
+/** Reads all of a stream as UTF-8. */
+async function readAll (stream: Readable): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer))
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+/** Reads one line from a terminal without echoing it. Ctrl-C or Ctrl-D abandons. */
+async function promptHidden (io: CliIo, question: string): Promise<string> {
+  const { stdin, stdout } = io
+  stdout.write(question)
+  stdin.setRawMode?.(true)
+  stdin.resume()
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      let answer = ''
+      const onData = (data: Buffer) => {
+        for (const char of data.toString('utf8')) {
+          if (char === '\r' || char === '\n') {
+            stdin.off('data', onData)
+            stdout.write('\n')
+            return resolve(answer)
+          }
+          if (char === '\u0003' || char === '\u0004') {
+            stdin.off('data', onData)
+            stdout.write('\n')
+            return reject(new CliError('aborted'))
+          }
+          if (char === '\u007f' || char === '\b') answer = answer.slice(0, -1)
+          else answer += char
+        }
+      }
+      stdin.on('data', onData)
+    })
+  } finally {
+    stdin.setRawMode?.(false)
+    stdin.pause()
+  }
+}
+
+/** The new password, from standard input or asked twice at the terminal, checked like a login would be. */
+async function readNewPassword (io: CliIo, fromStdin: boolean): Promise<string> {
+  let password: string
+  if (fromStdin) {
+    password = (await readAll(io.stdin)).replace(/\r?\n$/, '')
+  } else {
+    if (io.stdin.isTTY !== true) throw new CliError('no terminal to ask for the password on; pipe it in with --password-stdin')
+    password = await promptHidden(io, 'Password: ')
+    const again = await promptHidden(io, 'Password (again): ')
+    if (password !== again) throw new CliError('the two passwords differ')
+  }
+  if (password.trim() === '') throw new CliError('the password may not be blank')
+  // simplejwt trims the password at login, so such a password could never be typed in again.
+  if (password !== password.trim()) throw new CliError('the password may not begin or end with whitespace')
+  if (password.includes('\u0000')) throw new CliError('the password may not contain NUL characters')
+  if (password.length > PASSWORD_MAX_LENGTH) throw new CliError(`the password may not be longer than ${PASSWORD_MAX_LENGTH} characters`)
+  return password
+}
+
+function checkUsername (username: string | undefined): string {
+  if (username === undefined || username.trim() === '') throw new CliError('a USERNAME is required\n' + USAGE, 2)
+  if (username !== username.trim()) throw new CliError('the username may not begin or end with whitespace')
+  if (username.length > USERNAME_MAX_LENGTH) throw new CliError(`the username may not be longer than ${USERNAME_MAX_LENGTH} characters`)
+  // Django's UnicodeUsernameValidator: letters, digits and @/./+/-/_ only.
+  if (!/^[\p{L}\p{N}@.+_-]+$/u.test(username)) throw new CliError('the username may contain only letters, digits and @/./+/-/_')
+  return username
+}
+
+function table (rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map(row => row[i].length)))
+  return rows.map(row => row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()).join('\n') + '\n'
+}
+
+/** Runs one command; returns the exit code. Never throws for the caller's mistakes. */
+export async function runCli (argv: string[], io: CliIo): Promise<number> {
+  let database: Database | undefined
+  try {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        'first-name': { type: 'string' },
+        'last-name': { type: 'string' },
+        email: { type: 'string' },
+        staff: { type: 'boolean' },
+        superuser: { type: 'boolean' },
+        inactive: { type: 'boolean' },
+        'password-stdin': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' }
+      }
+    })
+    const [command, ...args] = positionals
+    if (values.help === true || command === undefined || command === 'help') {
+      io.stdout.write(USAGE)
+      return command === undefined && values.help !== true ? 2 : 0
+    }
+    if (!['createuser', 'changepassword', 'setactive', 'listusers', 'migrate'].includes(command)) {
+      throw new CliError(`unknown command ${JSON.stringify(command)}\n${USAGE}`, 2)
+    }
+
+    const config = loadConfig(io.env)
+    // Ask for the password before opening the database: a prompt must not hold it open.
+    const username = ['createuser', 'changepassword', 'setactive'].includes(command) ? checkUsername(args[0]) : undefined
+    const password = command === 'createuser' || command === 'changepassword'
+      ? await readNewPassword(io, values['password-stdin'] === true)
+      : undefined
+
+    database = await openDatabase(config.DATABASE_URL, { dataDir: config.DATA_DIR })
+    if (command === 'migrate' || config.MIGRATE_ON_START) await database.migrate()
+    const users = createUsersRepository(database.db)
+
+    switch (command) {
+      case 'migrate':
+        io.stdout.write('Migrations applied.\n')
+        break
+      case 'createuser': {
+        const user = await users.create({
+          username: username as string,
+          password: await hashPassword(password as string),
+          firstName: values['first-name'] ?? '',
+          lastName: values['last-name'] ?? '',
+          email: values.email ?? '',
+          isStaff: values.staff === true || values.superuser === true,
+          isSuperuser: values.superuser === true,
+          isActive: values.inactive !== true
+        })
+        io.stdout.write(`Created user ${JSON.stringify(user.username)} with id ${user.id}.\n`)
+        break
+      }
+      case 'changepassword': {
+        const user = await users.update(username as string, { password: await hashPassword(password as string) })
+        if (user === undefined) throw new CliError(`no user named ${JSON.stringify(username)}`)
+        io.stdout.write(`Password changed for user ${JSON.stringify(user.username)}.\n`)
+        break
+      }
+      case 'setactive': {
+        const flag = args[1]
+        if (flag !== 'true' && flag !== 'false') throw new CliError('setactive needs true or false after the USERNAME', 2)
+        const user = await users.update(username as string, { isActive: flag === 'true' })
+        if (user === undefined) throw new CliError(`no user named ${JSON.stringify(username)}`)
+        io.stdout.write(`User ${JSON.stringify(user.username)} is now ${user.isActive ? 'active' : 'inactive'}.\n`)
+        break
+      }
+      case 'listusers': {
+        const rows = (await users.list()).map(u => [
+          String(u.id), u.username, `${u.firstName} ${u.lastName}`.trim(), u.email,
+          u.isActive ? 'yes' : 'no', u.isStaff ? 'yes' : 'no', u.isSuperuser ? 'yes' : 'no',
+          u.lastLogin?.toISOString() ?? '-'
+        ])
+        io.stdout.write(table([['ID', 'USERNAME', 'NAME', 'EMAIL', 'ACTIVE', 'STAFF', 'SUPERUSER', 'LAST LOGIN'], ...rows]))
+        break
+      }
+    }
+    return 0
+  } catch (err) {
+    if (err instanceof CliError) {
+      io.stderr.write(`Error: ${err.message}\n`)
+      return err.exitCode
+    }
+    if (err instanceof ConfigError) {
+      io.stderr.write(`Error: invalid configuration: ${err.message}\n`)
+      return 1
+    }
+    if (err instanceof DuplicateUsername || err instanceof DatabaseError) {
+      io.stderr.write(`Error: ${err.message}\n`)
+      return 1
+    }
+    if ((err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || (err as { code?: string }).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      io.stderr.write(`Error: ${(err as Error).message}\n${USAGE}`)
+      return 2
+    }
+    throw err
+  } finally {
+    await database?.close()
+  }
+}
+
+function isMain (): boolean {
+  try {
+    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)
+  } catch {
+    return false
+  }
+}
+
+if (isMain()) {
+  runCli(process.argv.slice(2), { env: process.env, stdin: process.stdin, stdout: process.stdout, stderr: process.stderr })
+    .then(code => { process.exitCode = code })
+    .catch((err: Error) => {
+      process.stderr.write(`Error: ${err.message}\n`)
+      process.exitCode = 1
+    })
+}

@@ -1,0 +1,199 @@
+// Every setting, validated once at start; mirrors rest_framework_simplejwt/settings.py
+import { readFileSync } from 'node:fs'
+import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
+
+/** A configuration problem, reported as one line naming the variable. */
+export class ConfigError extends Error {
+  constructor (readonly variable: string, problem: string) {
+    super(`${variable}: ${problem}`)
+    this.name = 'ConfigError'
+  }
+}
+
+export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const
+export type Algorithm = typeof HMAC_ALGORITHMS[number]
+
+/** Bytes of the hash output of each HMAC algorithm: the smallest safe key (RFC 7518 §3.2). */
+export const HMAC_KEY_BYTES: Record<Algorithm, number> = { HS256: 32, HS384: 48, HS512: 64 }
+
+const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 }
+const DURATION = /^(\d{1,9})([smhd]?)$/
+
+/** Seconds in a duration written `300`, `300s`, `5m`, `1h` or `1d`; undefined when malformed. */
+export function parseDuration (text: string): number | undefined {
+  const match = DURATION.exec(text.trim())
+  if (match === null) return undefined
+  return Number(match[1]) * DURATION_UNITS[match[2] || 's']
+}
+
+const Duration = (description: string) => Type.String({ pattern: '^\\s*\\d{1,9}[smhd]?\\s*$', description })
+const Flag = (description: string) => Type.String({ pattern: '^(true|false|1|0)$', description })
+const ClaimName = (description: string) => Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,63}$', description })
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+/**
+ * The environment as read: every variable a string. Descriptions double as the error text,
+ * so a bad value is reported as "VARIABLE: must be <description> (got …)".
+ */
+export const EnvSchema = Type.Object({
+  ACCESS_TOKEN_LIFETIME: Type.Optional(Duration('a duration such as 300, 300s, 5m, 1h or 1d')),
+  REFRESH_TOKEN_LIFETIME: Type.Optional(Duration('a duration such as 300, 300s, 5m, 1h or 1d')),
+  ROTATE_REFRESH_TOKENS: Type.Optional(Flag('true, false, 1 or 0')),
+  BLACKLIST_AFTER_ROTATION: Type.Optional(Flag('true, false, 1 or 0')),
+  UPDATE_LAST_LOGIN: Type.Optional(Flag('true, false, 1 or 0')),
+  JWT_ALGORITHM: Type.Optional(Type.Union(HMAC_ALGORITHMS.map(a => Type.Literal(a)), { description: `one of ${HMAC_ALGORITHMS.join(', ')}` })),
+  JWT_SIGNING_KEY: Type.Optional(Type.String({ minLength: 1, description: 'a non-empty key' })),
+  JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1, description: 'a non-empty string' })),
+  JWT_ISSUER: Type.Optional(Type.String({ minLength: 1, description: 'a non-empty string' })),
+  JWT_LEEWAY: Type.Optional(Duration('a duration such as 0, 30s or 1m')),
+  AUTH_HEADER_TYPES: Type.Optional(Type.String({ pattern: "^\\s*[!#$%&'*+.^_`|~0-9A-Za-z-]+(\\s*,\\s*[!#$%&'*+.^_`|~0-9A-Za-z-]+)*\\s*$", description: 'a comma-separated list of authorization schemes such as Bearer,JWT' })),
+  USER_ID_CLAIM: Type.Optional(ClaimName('a claim name (letters, digits, underscore)')),
+  TOKEN_TYPE_CLAIM: Type.Optional(ClaimName('a claim name (letters, digits, underscore)')),
+  JTI_CLAIM: Type.Optional(ClaimName('a claim name (letters, digits, underscore)')),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^(postgres|postgresql)://.+|^memory://$', description: 'a postgres:// or postgresql:// URL, or memory://' })),
+  DATA_DIR: Type.Optional(Type.String({ minLength: 1, description: 'a directory path' })),
+  MIGRATE_ON_START: Type.Optional(Flag('true, false, 1 or 0')),
+  HOST: Type.Optional(Type.String({ minLength: 1, description: 'a host name or address' })),
+  PORT: Type.Optional(Type.String({ pattern: '^\\d{1,5}$', description: 'a port number' })),
+  LOG_LEVEL: Type.Optional(Type.Union(LOG_LEVELS.map(l => Type.Literal(l)), { description: `one of ${LOG_LEVELS.join(', ')}` })),
+  NODE_ENV: Type.Optional(Type.String())
+})
+export type Env = Static<typeof EnvSchema>
+
+/** The validated settings every part of the app receives; names are simplejwt's where it has one. */
+export const ConfigSchema = Type.Object({
+  ACCESS_TOKEN_LIFETIME: Type.Integer({ minimum: 1, description: 'seconds' }),
+  REFRESH_TOKEN_LIFETIME: Type.Integer({ minimum: 1, description: 'seconds' }),
+  ROTATE_REFRESH_TOKENS: Type.Boolean(),
+  BLACKLIST_AFTER_ROTATION: Type.Boolean(),
+  UPDATE_LAST_LOGIN: Type.Boolean(),
+  JWT_ALGORITHM: Type.Union(HMAC_ALGORITHMS.map(a => Type.Literal(a))),
+  JWT_SIGNING_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  JWT_AUDIENCE: Type.Optional(Type.String()),
+  JWT_ISSUER: Type.Optional(Type.String()),
+  JWT_LEEWAY: Type.Integer({ minimum: 0, description: 'seconds' }),
+  AUTH_HEADER_TYPES: Type.Array(Type.String(), { minItems: 1 }),
+  USER_ID_CLAIM: Type.String(),
+  TOKEN_TYPE_CLAIM: Type.String(),
+  JTI_CLAIM: Type.String(),
+  DATABASE_URL: Type.Optional(Type.String()),
+  DATA_DIR: Type.String(),
+  MIGRATE_ON_START: Type.Boolean(),
+  HOST: Type.String(),
+  PORT: Type.Integer({ minimum: 0, maximum: 65535 }),
+  LOG_LEVEL: Type.Union(LOG_LEVELS.map(l => Type.Literal(l))),
+  PRODUCTION: Type.Boolean()
+})
+export type Config = Static<typeof ConfigSchema>
+
+/** Values that must never be echoed back in an error message. */
+const SECRET_VARIABLES = new Set(['JWT_SIGNING_KEY'])
+/** Variables whose value may instead be read from the file named by `<NAME>_FILE`. */
+const FILE_VARIABLES = ['JWT_SIGNING_KEY'] as const
+
+type RawEnv = Record<string, string | undefined>
+
+/** Reads `<NAME>_FILE` into `<NAME>`, and turns a literal `\n` in a PEM value into a newline. */
+function resolveFiles (env: RawEnv): RawEnv {
+  const resolved: RawEnv = { ...env }
+  for (const name of FILE_VARIABLES) {
+    const file = env[`${name}_FILE`]
+    if (file !== undefined && file !== '') {
+      if (env[name] !== undefined && env[name] !== '') {
+        throw new ConfigError(`${name}_FILE`, `set both ${name} and ${name}_FILE; choose one`)
+      }
+      try {
+        resolved[name] = readFileSync(file, 'utf8').replace(/\r?\n$/, '')
+      } catch (err) {
+        throw new ConfigError(`${name}_FILE`, `cannot read ${JSON.stringify(file)} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+      }
+    }
+    const value = resolved[name]
+    if (value?.includes('-----BEGIN') === true) resolved[name] = value.replace(/\\n/g, '\n')
+  }
+  return resolved
+}
+
+function firstProblem (env: Env): ConfigError | undefined {
+  const error = Value.Errors(EnvSchema, env).First()
+  if (error === undefined) return undefined
+  const name = error.path.slice(1)
+  const schema = (EnvSchema.properties as Record<string, TSchema>)[name]
+  const got = SECRET_VARIABLES.has(name) ? '' : ` (got ${JSON.stringify(error.value)})`
+  return new ConfigError(name, `must be ${schema?.description ?? 'valid'}${got}`)
+}
+
+const flag = (value: string | undefined, fallback: boolean) => value === undefined ? fallback : value === 'true' || value === '1'
+
+/**
+ * Validates the environment and returns the settings, or throws a ConfigError naming the
+ * first bad variable. Empty strings count as unset, as with most twelve-factor tooling.
+ */
+export function loadConfig (rawEnv: RawEnv): Config {
+  const picked: RawEnv = {}
+  const withFiles = resolveFiles(rawEnv)
+  for (const name of Object.keys(EnvSchema.properties)) {
+    const value = withFiles[name]
+    if (value !== undefined && value !== '') picked[name] = value
+  }
+  const env = picked as Env
+  const problem = firstProblem(env)
+  if (problem !== undefined) throw problem
+
+  const duration = (value: string | undefined, fallback: number) => value === undefined ? fallback : parseDuration(value) as number
+  const config: Config = {
+    ACCESS_TOKEN_LIFETIME: duration(env.ACCESS_TOKEN_LIFETIME, 300),
+    REFRESH_TOKEN_LIFETIME: duration(env.REFRESH_TOKEN_LIFETIME, 86400),
+    ROTATE_REFRESH_TOKENS: flag(env.ROTATE_REFRESH_TOKENS, false),
+    BLACKLIST_AFTER_ROTATION: flag(env.BLACKLIST_AFTER_ROTATION, false),
+    UPDATE_LAST_LOGIN: flag(env.UPDATE_LAST_LOGIN, false),
+    JWT_ALGORITHM: env.JWT_ALGORITHM ?? 'HS256',
+    JWT_SIGNING_KEY: env.JWT_SIGNING_KEY,
+    JWT_AUDIENCE: env.JWT_AUDIENCE,
+    JWT_ISSUER: env.JWT_ISSUER,
+    JWT_LEEWAY: duration(env.JWT_LEEWAY, 0),
+    AUTH_HEADER_TYPES: (env.AUTH_HEADER_TYPES ?? 'Bearer').split(',').map(s => s.trim()),
+    USER_ID_CLAIM: env.USER_ID_CLAIM ?? 'user_id',
+    TOKEN_TYPE_CLAIM: env.TOKEN_TYPE_CLAIM ?? 'token_type',
+    JTI_CLAIM: env.JTI_CLAIM ?? 'jti',
+    DATABASE_URL: env.DATABASE_URL,
+    DATA_DIR: env.DATA_DIR ?? './.data',
+    MIGRATE_ON_START: flag(env.MIGRATE_ON_START, true),
+    HOST: env.HOST ?? '127.0.0.1',
+    PORT: env.PORT === undefined ? 3000 : Number(env.PORT),
+    LOG_LEVEL: env.LOG_LEVEL ?? 'info',
+    PRODUCTION: env.NODE_ENV === 'production'
+  }
+  checkConfig(config)
+  return config
+}
+
+/**
+ * Cross-field rules that a schema cannot express; fails closed on unsafe combinations.
+ * Also used on configs assembled in code (tests, library mode) so that they obey the same rules.
+ */
+export function checkConfig (config: Config): void {
+  if (!Value.Check(ConfigSchema, config)) {
+    const error = Value.Errors(ConfigSchema, config).First()
+    throw new ConfigError(error?.path.slice(1) ?? 'config', error?.message ?? 'invalid')
+  }
+  const claims = [config.USER_ID_CLAIM, config.TOKEN_TYPE_CLAIM, config.JTI_CLAIM]
+  if (new Set(claims).size !== claims.length) {
+    throw new ConfigError('USER_ID_CLAIM', 'USER_ID_CLAIM, TOKEN_TYPE_CLAIM and JTI_CLAIM must differ')
+  }
+  const reserved = new Set(['exp', 'iat', 'nbf', 'aud', 'iss', 'sub'])
+  for (const [name, value] of [['USER_ID_CLAIM', config.USER_ID_CLAIM], ['TOKEN_TYPE_CLAIM', config.TOKEN_TYPE_CLAIM], ['JTI_CLAIM', config.JTI_CLAIM]]) {
+    if (reserved.has(value)) throw new ConfigError(name, `must not be the registered claim ${JSON.stringify(value)}`)
+  }
+  if (config.PRODUCTION) {
+    if (config.JWT_SIGNING_KEY === undefined) {
+      throw new ConfigError('JWT_SIGNING_KEY', 'is required when NODE_ENV=production (or set JWT_SIGNING_KEY_FILE)')
+    }
+    const minimum = HMAC_KEY_BYTES[config.JWT_ALGORITHM]
+    const length = Buffer.byteLength(config.JWT_SIGNING_KEY)
+    if (length < minimum) {
+      throw new ConfigError('JWT_SIGNING_KEY', `an ${config.JWT_ALGORITHM} key must be at least ${minimum} bytes when NODE_ENV=production (got ${length})`)
+    }
+  }
+}

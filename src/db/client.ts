@@ -1,0 +1,156 @@
+// The one place that picks a database driver: postgres.js for postgres:// URLs, embedded PGlite otherwise.
+import { existsSync } from 'node:fs'
+import { mkdir, open, readFile, rm } from 'node:fs/promises'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
+import * as schema from './schema.js'
+
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>
+
+export interface Database {
+  db: Db
+  driver: 'postgres' | 'pglite'
+  /** Applies pending migrations from drizzle/, serialised across instances by an advisory lock. */
+  migrate: () => Promise<void>
+  /** The embedded database's files as a tarball (PGlite only), to seed other databases quickly. */
+  dump?: () => Promise<Blob>
+  close: () => Promise<void>
+}
+
+export interface OpenOptions {
+  /** Where the embedded database keeps its files when no URL is given. */
+  dataDir: string
+  /** A tarball made by `dump()` to start an in-memory database from (tests). */
+  loadDataDir?: Blob
+}
+
+/** A database problem worth one clear line (unreachable server, unreadable data directory). */
+export class DatabaseError extends Error {
+  constructor (message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'DatabaseError'
+  }
+}
+
+// Arbitrary, fixed: every instance of this service contends for the same lock while migrating.
+const MIGRATION_LOCK = 7_302_211_582
+const casing = 'snake_case'
+
+/** The drizzle/ folder, found from this file whether it runs from src/ or from dist/src/. */
+export function migrationsFolder (): string {
+  let dir = dirname(fileURLToPath(import.meta.url))
+  for (;;) {
+    const candidate = join(dir, 'drizzle')
+    if (existsSync(join(candidate, 'meta', '_journal.json'))) return candidate
+    const parent = dirname(dir)
+    if (parent === dir) throw new DatabaseError('cannot find the drizzle/ migrations folder')
+    dir = parent
+  }
+}
+
+/** A URL with its password hidden, for messages and logs. */
+export function redactUrl (url: string): string {
+  return url.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@')
+}
+
+/**
+ * Opens the database named by `url`: postgres:// or postgresql:// through postgres.js, `memory://`
+ * as a throwaway PGlite, and undefined as a PGlite persisted under `dataDir`.
+ * Throws DatabaseError when it cannot be reached.
+ */
+export async function openDatabase (url: string | undefined, options: OpenOptions): Promise<Database> {
+  if (url !== undefined && /^postgres(ql)?:\/\//.test(url)) return openPostgres(url)
+  return openPglite(url === 'memory://' ? undefined : resolve(options.dataDir), options.loadDataDir)
+}
+
+async function openPostgres (url: string): Promise<Database> {
+  const { default: postgres } = await import('postgres')
+  const { drizzle } = await import('drizzle-orm/postgres-js')
+  const { migrate } = await import('drizzle-orm/postgres-js/migrator')
+  const sql = postgres(url, { onnotice: () => {}, connect_timeout: 10, max: 10 })
+  try {
+    await sql`select 1`
+  } catch (err) {
+    await sql.end({ timeout: 0 })
+    const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message
+    throw new DatabaseError(`cannot connect to the database at ${redactUrl(url)} (${reason})`, { cause: err })
+  }
+  const db = drizzle({ client: sql, schema, casing }) as unknown as Db
+  return {
+    db,
+    driver: 'postgres',
+    async migrate () {
+      const lock = await sql.reserve()
+      try {
+        await lock`select pg_advisory_lock(${MIGRATION_LOCK})`
+        await migrate(db as never, { migrationsFolder: migrationsFolder() })
+      } finally {
+        await lock`select pg_advisory_unlock(${MIGRATION_LOCK})`
+        lock.release()
+      }
+    },
+    close: () => sql.end({ timeout: 5 })
+  }
+}
+
+async function openPglite (dataDir: string | undefined, loadDataDir: Blob | undefined): Promise<Database> {
+  const { PGlite } = await import('@electric-sql/pglite')
+  const { drizzle } = await import('drizzle-orm/pglite')
+  const { migrate } = await import('drizzle-orm/pglite/migrator')
+  let client
+  let unlock = async () => {}
+  try {
+    if (dataDir !== undefined) unlock = await lockDirectory(dataDir)
+    client = await PGlite.create({ dataDir, loadDataDir })
+  } catch (err) {
+    await unlock()
+    if (err instanceof DatabaseError) throw err
+    throw new DatabaseError(`cannot open the embedded database in ${dataDir ?? 'memory'} (${(err as Error).message})`, { cause: err })
+  }
+  const db = drizzle({ client, schema, casing }) as unknown as Db
+  return {
+    db,
+    driver: 'pglite',
+    // One process owns a PGlite database, so there is nobody to lock against.
+    migrate: () => migrate(db as never, { migrationsFolder: migrationsFolder() }),
+    dump: () => client.dumpDataDir('none'),
+    async close () {
+      await client.close()
+      await unlock()
+    }
+  }
+}
+
+/**
+ * Claims an embedded database directory for this process. PGlite has no server to arbitrate between
+ * processes, and two of them writing one directory would corrupt it; a stale lock is taken over.
+ */
+async function lockDirectory (dir: string): Promise<() => Promise<void>> {
+  await mkdir(dir, { recursive: true })
+  const file = join(dir, 'fastify-simplejwt.lock')
+  for (;;) {
+    try {
+      const handle = await open(file, 'wx')
+      await handle.writeFile(String(process.pid))
+      await handle.close()
+      return () => rm(file, { force: true })
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    }
+    const owner = Number(await readFile(file, 'utf8').catch(() => ''))
+    if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) {
+      throw new DatabaseError(`the embedded database in ${dir} is in use by process ${owner}; stop it first, or use DATABASE_URL=postgres://… to share a database`)
+    }
+    await rm(file, { force: true })
+  }
+}
+
+function isAlive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}

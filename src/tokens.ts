@@ -1,0 +1,249 @@
+// Token kinds, claims and their checks; mirrors rest_framework_simplejwt/tokens.py and backends.py
+import { randomUUID } from 'node:crypto'
+import { TokenError, TOKEN_MESSAGES } from './errors.js'
+import type { Config } from './config.js'
+
+export type TokenType = 'access' | 'refresh'
+export type Claims = Record<string, unknown>
+export type TokenSettings = Pick<Config,
+  'ACCESS_TOKEN_LIFETIME' | 'REFRESH_TOKEN_LIFETIME' | 'JWT_AUDIENCE' | 'JWT_ISSUER' | 'JWT_LEEWAY' |
+  'USER_ID_CLAIM' | 'TOKEN_TYPE_CLAIM' | 'JTI_CLAIM'>
+
+/** The longest token we look at; anything longer is refused before any parsing. */
+export const MAX_TOKEN_LENGTH = 8192
+/** Python's datetime cannot go past year 9999; simplejwt crashes there, we refuse (spec D5). */
+const MAX_EPOCH = 253402300799
+
+const SEGMENT = /^[A-Za-z0-9_-]+$/
+
+/** A JWT ID as simplejwt makes it: uuid4().hex, 32 lowercase hex characters. */
+export function newJti (): string {
+  return randomUUID().replaceAll('-', '')
+}
+
+/**
+ * True when the token is three canonical base64url segments without padding (RFC 7515 §2, spec D3):
+ * any other character, `=`, or non-zero trailing bits would let one token have several spellings.
+ */
+export function isCompactJws (token: string): boolean {
+  if (token.length > MAX_TOKEN_LENGTH) return false
+  const segments = token.split('.')
+  if (segments.length !== 3) return false
+  for (const segment of segments) {
+    if (!SEGMENT.test(segment)) return false
+    if (Buffer.from(segment, 'base64url').toString('base64url') !== segment) return false
+  }
+  return true
+}
+
+/** The claims of a new token, in simplejwt's order: token_type, exp, iat, jti, user_id, aud, iss. */
+export function newClaims (type: TokenType, userId: number, nowMs: number, settings: TokenSettings): Claims {
+  const iat = Math.floor(nowMs / 1000)
+  const lifetime = type === 'access' ? settings.ACCESS_TOKEN_LIFETIME : settings.REFRESH_TOKEN_LIFETIME
+  return withAudience({
+    [settings.TOKEN_TYPE_CLAIM]: type,
+    exp: iat + lifetime,
+    iat,
+    [settings.JTI_CLAIM]: newJti(),
+    [settings.USER_ID_CLAIM]: userId
+  }, settings)
+}
+
+/**
+ * The claims of the access token minted from a refresh token (RefreshToken.access_token): a fresh
+ * type, exp and jti, and every other claim copied, including the refresh token's `iat`.
+ */
+export function accessClaimsFromRefresh (refresh: Claims, nowMs: number, settings: TokenSettings): Claims {
+  const claims: Claims = {
+    [settings.TOKEN_TYPE_CLAIM]: 'access',
+    exp: Math.floor(nowMs / 1000) + settings.ACCESS_TOKEN_LIFETIME,
+    iat: Math.floor(nowMs / 1000),
+    [settings.JTI_CLAIM]: newJti()
+  }
+  const noCopy = new Set([settings.TOKEN_TYPE_CLAIM, 'exp', settings.JTI_CLAIM, 'jti'])
+  for (const [claim, value] of Object.entries(refresh)) {
+    if (!noCopy.has(claim)) claims[claim] = value
+  }
+  return withAudience(claims, settings)
+}
+
+function withAudience (claims: Claims, settings: TokenSettings): Claims {
+  if (settings.JWT_AUDIENCE !== undefined) claims.aud = settings.JWT_AUDIENCE
+  if (settings.JWT_ISSUER !== undefined) claims.iss = settings.JWT_ISSUER
+  return claims
+}
+
+function isEpoch (value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && Math.abs(value) <= MAX_EPOCH
+}
+
+/**
+ * Checks the registered claims as PyJWT does for simplejwt (RFC 7519 §4.1), then simplejwt's own
+ * Token.verify(): exp present, jti present, and the token type when one is expected.
+ * Throws TokenError with simplejwt's message; claim types are checked too (spec D5).
+ */
+export function checkClaims (payload: Claims, nowMs: number, settings: TokenSettings, expectedType?: TokenType): void {
+  const leewayMs = settings.JWT_LEEWAY * 1000
+  const { exp, iat, nbf } = payload
+  // RFC 7519 §4.1.4: at or after exp the token must not be accepted.
+  if (exp !== undefined && (!isEpoch(exp) || exp * 1000 <= nowMs - leewayMs)) throw new TokenError(TOKEN_MESSAGES.invalid)
+  // PyJWT >= 2.6 refuses a token issued in the future, and honours nbf (§4.1.5, §4.1.6).
+  if (iat !== undefined && (!isEpoch(iat) || iat * 1000 > nowMs + leewayMs)) throw new TokenError(TOKEN_MESSAGES.invalid)
+  if (nbf !== undefined && (!isEpoch(nbf) || nbf * 1000 > nowMs + leewayMs)) throw new TokenError(TOKEN_MESSAGES.invalid)
+  if (settings.JWT_ISSUER !== undefined && payload.iss !== settings.JWT_ISSUER) throw new TokenError(TOKEN_MESSAGES.invalid)
+  if (settings.JWT_AUDIENCE !== undefined && !hasAudience(payload.aud, settings.JWT_AUDIENCE)) throw new TokenError(TOKEN_MESSAGES.invalid)
+
+  if (exp === undefined) throw new TokenError(TOKEN_MESSAGES.noExp)
+  const jti = payload[settings.JTI_CLAIM]
+  if (jti === undefined) throw new TokenError(TOKEN_MESSAGES.noId)
+  // The jti keys the blacklist (a 255-character column in simplejwt).
+  if (typeof jti !== 'string' || jti.length === 0 || jti.length > 255) throw new TokenError(TOKEN_MESSAGES.invalid)
+  if (expectedType !== undefined) {
+    const type = payload[settings.TOKEN_TYPE_CLAIM]
+    if (type === undefined) throw new TokenError(TOKEN_MESSAGES.noType)
+    if (type !== expectedType) throw new TokenError(TOKEN_MESSAGES.wrongType)
+  }
+}
+
+// RFC 7519 §4.1.3: aud is a string or an array of strings, one of which must be ours.
+function hasAudience (aud: unknown, audience: string): boolean {
+  if (typeof aud === 'string') return aud === audience
+  return Array.isArray(aud) && aud.every(a => typeof a === 'string') && aud.includes(audience)
+}
+
+/**
+ * The user id a verified token names, or undefined when it names none recognisably: it must be a
+ * positive integer written as a plain JSON integer literal, so `"1"`, `1.0`, `1e0`, `true`, `[1]`
+ * and 2^70 are all refused (spec D4). The literal is read from the token's own payload text.
+ */
+export function userIdOf (token: string, payload: Claims, claim: string): number | undefined {
+  const value = payload[claim]
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) return undefined
+  const json = Buffer.from(token.slice(token.indexOf('.') + 1, token.lastIndexOf('.')), 'base64url').toString('utf8')
+  const literal = rawMemberValue(json, claim)
+  return literal !== undefined && /^[1-9][0-9]*$/.test(literal) ? value : undefined
+}
+
+/**
+ * The source text of a top-level member's value in an already-validated JSON object text; the last
+ * occurrence wins, as with JSON.parse. Undefined when the member is absent.
+ */
+export function rawMemberValue (json: string, key: string): string | undefined {
+  let found: string | undefined
+  let i = skipSpace(json, 0) + 1
+  for (;;) {
+    i = skipSpace(json, i)
+    if (json[i] !== '"') return found
+    const keyEnd = stringEnd(json, i)
+    const name = JSON.parse(json.slice(i, keyEnd)) as string
+    i = skipSpace(json, skipSpace(json, keyEnd) + 1)
+    const valueEnd = valueEndAt(json, i)
+    if (name === key) found = json.slice(i, valueEnd)
+    i = skipSpace(json, valueEnd)
+    if (json[i] !== ',') return found
+    i++
+  }
+}
+
+function skipSpace (json: string, i: number): number {
+  while (json[i] === ' ' || json[i] === '\t' || json[i] === '\n' || json[i] === '\r') i++
+  return i
+}
+
+function stringEnd (json: string, start: number): number {
+  let i = start + 1
+  while (json[i] !== '"') i += json[i] === '\\' ? 2 : 1
+  return i + 1
+}
+
+function valueEndAt (json: string, start: number): number {
+  const first = json[start]
+  if (first === '"') return stringEnd(json, start)
+  if (first === '{' || first === '[') {
+    let depth = 0
+    let i = start
+    do {
+      const c = json[i]
+      if (c === '"') { i = stringEnd(json, i); continue }
+      if (c === '{' || c === '[') depth++
+      else if (c === '}' || c === ']') depth--
+      i++
+    } while (depth > 0)
+    return i
+  }
+  let i = start
+  while (i < json.length && !',}] \t\n\r'.includes(json[i])) i++
+  return i
+}
+
+/** What a verifier hands back for a well-signed token. */
+export interface Decoded { header: Claims, payload: Claims }
+
+export interface TokenServiceOptions {
+  settings: TokenSettings
+  /** Signs a payload with the configured key and algorithm (@fastify/jwt's `sign`). */
+  sign: (payload: Claims) => string
+  /** Verifies the signature and algorithm and decodes (@fastify/jwt's `verify` with `complete`). */
+  verify: (token: string) => Decoded
+  /** Milliseconds since the epoch; injected so that tests control time. */
+  now: () => number
+}
+
+/** Creates the token backend: minting and checking tokens with one key, one algorithm and one clock. */
+export function createTokenService ({ settings, sign, verify, now }: TokenServiceOptions) {
+  /** Signature, algorithm and format only (simplejwt's TokenBackend.decode); throws TokenError. */
+  function decode (token: string): Decoded {
+    if (!isCompactJws(token)) throw new TokenError(TOKEN_MESSAGES.invalid)
+    let decoded: Decoded
+    try {
+      decoded = verify(token)
+    } catch {
+      throw new TokenError(TOKEN_MESSAGES.invalid)
+    }
+    // RFC 7515 §4.1.11: we understand no extension, so any `crit` must be refused (spec D6).
+    if (decoded.header.crit !== undefined) throw new TokenError(TOKEN_MESSAGES.invalid)
+    if (decoded.payload === null || typeof decoded.payload !== 'object' || Array.isArray(decoded.payload)) {
+      throw new TokenError(TOKEN_MESSAGES.invalid)
+    }
+    return decoded
+  }
+
+  return {
+    settings,
+    now,
+
+    /** A new refresh and access token for a user, sharing one `iat` (TokenObtainPairSerializer). */
+    obtainPair (userId: number): { refresh: string, access: string, refreshClaims: Claims } {
+      const nowMs = now()
+      const refreshClaims = newClaims('refresh', userId, nowMs, settings)
+      const accessClaims = accessClaimsFromRefresh(refreshClaims, nowMs, settings)
+      return { refresh: sign(refreshClaims), access: sign(accessClaims), refreshClaims }
+    },
+
+    /** The rotated refresh token: the same claims with a new jti, iat and exp (ROTATE_REFRESH_TOKENS). */
+    rotate (refresh: Claims): { token: string, claims: Claims } {
+      const iat = Math.floor(now() / 1000)
+      const claims = { ...refresh, exp: iat + settings.REFRESH_TOKEN_LIFETIME, iat, [settings.JTI_CLAIM]: newJti() }
+      return { token: sign(claims), claims }
+    },
+
+    /** The access token minted from a verified refresh token's claims. */
+    accessFrom (refresh: Claims): string {
+      return sign(accessClaimsFromRefresh(refresh, now(), settings))
+    },
+
+    /** Verifies a token completely (signature, claims, type when given); returns its payload. */
+    validate (token: string, expectedType?: TokenType): Claims {
+      const { payload } = decode(token)
+      checkClaims(payload, now(), settings, expectedType)
+      return payload
+    },
+
+    /** The user id a validated token names, or undefined (spec D4). */
+    userId (token: string, payload: Claims): number | undefined {
+      return userIdOf(token, payload, settings.USER_ID_CLAIM)
+    }
+  }
+}
+
+export type TokenService = ReturnType<typeof createTokenService>
