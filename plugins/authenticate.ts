@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { AuthenticationFailed, InvalidToken, NotAuthenticated, TokenError, TOKEN_MESSAGES } from '../src/errors.js'
+import { issuedBefore } from '../src/tokens.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -45,6 +46,12 @@ export default fp(async function authenticatePlugin (fastify: FastifyInstance) {
     const user = await users.findById(userId)
     if (user === undefined) throw new AuthenticationFailed('User not found', 'user_not_found')
     if (!user.isActive) throw new AuthenticationFailed('User is inactive', 'user_inactive')
+    // Revocation without a per-request blacklist lookup: the user row already carries the cut-off.
+    if (issuedBefore(claims, user.tokensValidAfter)) {
+      throw new InvalidToken('Given token not valid for any token type', [
+        { token_class: 'AccessToken', token_type: 'access', message: TOKEN_MESSAGES.blacklisted }
+      ])
+    }
 
     request.user = {
       id: user.id,

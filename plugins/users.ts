@@ -18,6 +18,9 @@ export class DuplicateUsername extends Error {
   }
 }
 
+/** The largest id the users table can hold (PostgreSQL integer). */
+export const MAX_USER_ID = 2_147_483_647
+
 /** The users table, and nothing else reads or writes it (Django's auth_user). */
 export function createUsersRepository (db: Db) {
   const byId = db.select().from(users).where(eq(users.id, sql.placeholder('id'))).limit(1).prepare('users_by_id')
@@ -25,6 +28,8 @@ export function createUsersRepository (db: Db) {
 
   return {
     async findById (id: number): Promise<User | undefined> {
+      // The column is a PostgreSQL integer: a larger id names nobody (and would make the query fail).
+      if (!Number.isSafeInteger(id) || id < 1 || id > MAX_USER_ID) return undefined
       const [user] = await byId.execute({ id })
       return user
     },

@@ -7,6 +7,8 @@ const helloRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.addHook('onRequest', fastify.authenticate)
 
   fastify.get('/', {
+    // Documented as simplejwt spells it; ignoreTrailingSlash answers the slash-less form too.
+    prefixTrailingSlash: 'slash',
     schema: {
       operationId: 'hello',
       summary: 'Greet the authenticated user',

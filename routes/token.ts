@@ -3,8 +3,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { AuthenticationFailed, InvalidToken, TokenError, TOKEN_MESSAGES } from '../src/errors.js'
 import { verifyDummyPassword, verifyPassword } from '../src/passwords.js'
+import { issuedBefore, type Claims } from '../src/tokens.js'
+import type { Presenter, TokenStatus } from '../plugins/blacklist.js'
 import {
-  BODY_CONTENT_TYPES, DetailSchema, EmptySchema, FieldErrorsSchema, TokenErrorSchema,
+  BODY_CONTENT_TYPES, DetailSchema, EmptySchema, FieldErrorsSchema, TokenBlacklistBodySchema, TokenErrorSchema,
   TokenObtainPairBodySchema, TokenPairSchema, TokenRefreshBodySchema, TokenRefreshResponseSchema,
   TokenVerifyBodySchema
 } from '../src/schemas.js'
@@ -38,11 +40,54 @@ function orInvalid<T> (check: () => T): T {
   }
 }
 
+/** Who presented a token, for the reuse warning. */
+function presenterOf (request: FastifyRequest): Presenter {
+  return { ip: request.ip, userAgent: request.headers['user-agent'] }
+}
+
+const blacklisted = () => new InvalidToken(TOKEN_MESSAGES.blacklisted)
+
 const tokenRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  const { tokens, users, config } = fastify
+  const { tokens, users, blacklist, config } = fastify
+  const jtiOf = (claims: Claims) => claims[config.JTI_CLAIM] as string
+  const expiresAt = (claims: Claims) => new Date((claims.exp as number) * 1000)
   fastify.addHook('preValidation', numbersAsStrings)
 
+  /**
+   * A rotated-away refresh token came back: either a thief or the rightful client is replaying it, and
+   * we cannot tell which, so the whole family goes (spec D9). Within REFRESH_REUSE_INTERVAL of the
+   * rotation, a replay is taken for a client's own retry and only refused.
+   */
+  async function onReuse (status: TokenStatus, userId: number | undefined, request: FastifyRequest): Promise<void> {
+    const row = status.blacklisted
+    if (!config.REFRESH_REUSE_DETECTION || row === undefined || row.reason !== 'rotated') return
+    const now = fastify.now()
+    if (now - row.blacklistedAt.getTime() < config.REFRESH_REUSE_INTERVAL * 1000) return
+    const family = status.family ?? row.jti
+    const revoked = await blacklist.revokeFamily(family, userId, new Date(now), new Date(now + config.REFRESH_TOKEN_LIFETIME * 1000))
+    if (revoked) {
+      request.log.warn({
+        event: 'refresh_token_reuse',
+        userId,
+        family,
+        rotatedBy: { ip: row.ip, userAgent: row.userAgent },
+        replayedBy: presenterOf(request)
+      }, 'a rotated-away refresh token was presented again: its whole family is revoked')
+    }
+  }
+
+  /** simplejwt's BlacklistMixin.check_blacklist, plus revoked families and reuse detection. */
+  async function checkBlacklist (status: TokenStatus, userId: number | undefined, request: FastifyRequest): Promise<void> {
+    if (status.blacklisted !== undefined) {
+      await onReuse(status, userId, request)
+      throw blacklisted()
+    }
+    if (status.familyRevoked) throw blacklisted()
+  }
+
   fastify.post('/', {
+    // Documented as simplejwt spells it; ignoreTrailingSlash answers the slash-less form too.
+    prefixTrailingSlash: 'slash',
     schema: {
       operationId: 'obtainTokenPair',
       summary: 'Obtain a token pair',
@@ -65,7 +110,10 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     if (user === undefined || !matches || !user.isActive) {
       throw new AuthenticationFailed('No active account found with the given credentials')
     }
-    const { refresh, access } = tokens.obtainPair(user.id)
+    const { refresh, access, refreshClaims } = tokens.obtainPair(user.id)
+    // A login starts a family: its first token's jti names it, and every rotation inherits it.
+    const jti = jtiOf(refreshClaims)
+    await blacklist.outstand({ jti, userId: user.id, family: jti, createdAt: new Date(fastify.now()), expiresAt: expiresAt(refreshClaims) })
     if (config.UPDATE_LAST_LOGIN) await users.touchLastLogin(user.id, new Date(fastify.now()))
     return { refresh, access }
   })
@@ -89,14 +137,35 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     const claims = orInvalid(() => tokens.validate(raw, 'refresh'))
     const userId = tokens.userId(raw, claims)
     if (userId === undefined) throw new InvalidToken(TOKEN_MESSAGES.noUser)
+    const jti = jtiOf(claims)
+    const [status, user] = await Promise.all([blacklist.status(jti), users.findById(userId)])
+    await checkBlacklist(status, userId, request)
     // simplejwt >= 5.3 (spec D2): a deactivated or deleted user's refresh token mints nothing.
-    const user = await users.findById(userId)
     if (user === undefined || !user.isActive) {
       throw new AuthenticationFailed('No active account found for the given token.', 'no_active_account')
     }
+    if (issuedBefore(claims, user.tokensValidAfter)) throw blacklisted()
+
     const access = tokens.accessFrom(claims)
     if (!config.ROTATE_REFRESH_TOKENS) return { access }
-    return { access, refresh: tokens.rotate(claims).token }
+
+    const next = tokens.rotate(claims)
+    const record = {
+      jti: next.jti,
+      userId,
+      family: status.family ?? jti,
+      parentJti: jti,
+      createdAt: new Date(fastify.now()),
+      expiresAt: new Date(next.exp * 1000)
+    }
+    if (!config.BLACKLIST_AFTER_ROTATION) {
+      await blacklist.outstand(record)
+    } else if (!await blacklist.rotate({ jti, expiresAt: expiresAt(claims) }, record, presenterOf(request))) {
+      // Another request rotated this token first (spec D8): it is a replay like any other.
+      await checkBlacklist(await blacklist.status(jti), userId, request)
+      throw blacklisted()
+    }
+    return { access, refresh: next.token }
   })
 
   fastify.post('/verify/', {
@@ -114,7 +183,41 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     }
   }, async (request) => {
-    orInvalid(() => tokens.validate(request.body.token.trim()))
+    const raw = request.body.token.trim()
+    const claims = orInvalid(() => tokens.validate(raw))
+    const userId = tokens.userId(raw, claims)
+    const [status, user] = await Promise.all([
+      blacklist.status(jtiOf(claims)),
+      userId === undefined ? undefined : users.findById(userId)
+    ])
+    // Spec D1: a blacklisted token is refused with 401 whatever the settings; so is one from
+    // before its user's cut-off (log out everywhere, password change, deactivation).
+    if (status.blacklisted !== undefined || status.familyRevoked) throw blacklisted()
+    if (user !== undefined && issuedBefore(claims, user.tokensValidAfter)) throw blacklisted()
+    return {}
+  })
+
+  fastify.post('/blacklist/', {
+    schema: {
+      operationId: 'blacklistToken',
+      summary: 'Blacklist a refresh token (log out)',
+      description: 'Takes a refresh type JSON web token and adds it to the blacklist, so that it can no longer be refreshed. Blacklisting a token that was already rotated away revokes its whole family.',
+      tags: ['token'],
+      consumes: BODY_CONTENT_TYPES,
+      body: TokenBlacklistBodySchema,
+      response: {
+        200: { ...EmptySchema, description: 'The token is blacklisted.' },
+        ...errors,
+        401: { ...TokenErrorSchema, description: 'The token is invalid, expired, already blacklisted or not a refresh token.' }
+      }
+    }
+  }, async (request) => {
+    const raw = request.body.refresh.trim()
+    const claims = orInvalid(() => tokens.validate(raw, 'refresh'))
+    const jti = jtiOf(claims)
+    await checkBlacklist(await blacklist.status(jti), tokens.userId(raw, claims), request)
+    // Works for tokens never recorded as outstanding too (minted before the table, or by Django).
+    if (!await blacklist.add(jti, 'logout', expiresAt(claims), new Date(fastify.now()), presenterOf(request))) throw blacklisted()
     return {}
   })
 }

@@ -9,9 +9,11 @@ import swagger from '../plugins/swagger.js'
 import db from '../plugins/db.js'
 import jwt from '../plugins/jwt.js'
 import users from '../plugins/users.js'
+import blacklist from '../plugins/blacklist.js'
 import authenticate from '../plugins/authenticate.js'
 import tokenRoutes from '../routes/token.js'
 import helloRoutes from '../routes/hello.js'
+import revokeAllRoutes from '../routes/revoke-all.js'
 
 export interface AppOptions {
   config: Config
@@ -52,8 +54,10 @@ export default async function app (fastify: FastifyInstance, options: AppOptions
   await fastify.register(db, { database: options.database })
   await fastify.register(jwt)
   await fastify.register(users)
+  await fastify.register(blacklist)
   await fastify.register(authenticate)
 
   await fastify.register(tokenRoutes, { prefix: '/api/token' })
+  await fastify.register(revokeAllRoutes, { prefix: '/api/token/revoke-all' })
   await fastify.register(helloRoutes, { prefix: '/api/hello' })
 }

@@ -9,6 +9,7 @@ import { DatabaseError, openDatabase, type Database } from './db/client.js'
 import { hashPassword } from './passwords.js'
 import { PASSWORD_MAX_LENGTH, USERNAME_MAX_LENGTH } from './schemas.js'
 import { createUsersRepository, DuplicateUsername } from '../plugins/users.js'
+import { createBlacklistRepository } from '../plugins/blacklist.js'
 
 /** What the CLI talks to; the real process in production, buffers in tests. */
 export interface CliIo {
@@ -39,6 +40,9 @@ Commands:
                               activate or deactivate a user
   listusers                   list every user
   migrate                     apply pending database migrations
+  flushexpiredtokens          delete expired outstanding and blacklisted tokens
+
+changepassword and "setactive USERNAME false" also revoke every token the user holds.
 
 The database and every other setting come from the environment (see README.md).
 `
@@ -139,7 +143,7 @@ export async function runCli (argv: string[], io: CliIo): Promise<number> {
       io.stdout.write(USAGE)
       return command === undefined && values.help !== true ? 2 : 0
     }
-    if (!['createuser', 'changepassword', 'setactive', 'listusers', 'migrate'].includes(command)) {
+    if (!['createuser', 'changepassword', 'setactive', 'listusers', 'migrate', 'flushexpiredtokens'].includes(command)) {
       throw new CliError(`unknown command ${JSON.stringify(command)}\n${USAGE}`, 2)
     }
 
@@ -153,6 +157,7 @@ export async function runCli (argv: string[], io: CliIo): Promise<number> {
     database = await openDatabase(config.DATABASE_URL, { dataDir: config.DATA_DIR })
     if (command === 'migrate' || config.MIGRATE_ON_START) await database.migrate()
     const users = createUsersRepository(database.db)
+    const blacklist = createBlacklistRepository(database.db)
 
     switch (command) {
       case 'migrate':
@@ -175,7 +180,9 @@ export async function runCli (argv: string[], io: CliIo): Promise<number> {
       case 'changepassword': {
         const user = await users.update(username as string, { password: await hashPassword(password as string) })
         if (user === undefined) throw new CliError(`no user named ${JSON.stringify(username)}`)
-        io.stdout.write(`Password changed for user ${JSON.stringify(user.username)}.\n`)
+        // As Django's update_session_auth_hash would not: every token from the old password dies.
+        await blacklist.revokeAll(user.id, new Date())
+        io.stdout.write(`Password changed for user ${JSON.stringify(user.username)}; their earlier tokens are revoked.\n`)
         break
       }
       case 'setactive': {
@@ -183,7 +190,13 @@ export async function runCli (argv: string[], io: CliIo): Promise<number> {
         if (flag !== 'true' && flag !== 'false') throw new CliError('setactive needs true or false after the USERNAME', 2)
         const user = await users.update(username as string, { isActive: flag === 'true' })
         if (user === undefined) throw new CliError(`no user named ${JSON.stringify(username)}`)
+        if (!user.isActive) await blacklist.revokeAll(user.id, new Date())
         io.stdout.write(`User ${JSON.stringify(user.username)} is now ${user.isActive ? 'active' : 'inactive'}.\n`)
+        break
+      }
+      case 'flushexpiredtokens': {
+        const gone = await blacklist.flushExpired(new Date())
+        io.stdout.write(`Deleted ${gone.outstanding} outstanding and ${gone.blacklisted} blacklisted tokens, and ${gone.families} revoked families, all expired.\n`)
         break
       }
       case 'listusers': {

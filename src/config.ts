@@ -42,6 +42,8 @@ export const EnvSchema = Type.Object({
   ROTATE_REFRESH_TOKENS: Type.Optional(Flag('true, false, 1 or 0')),
   BLACKLIST_AFTER_ROTATION: Type.Optional(Flag('true, false, 1 or 0')),
   UPDATE_LAST_LOGIN: Type.Optional(Flag('true, false, 1 or 0')),
+  REFRESH_REUSE_DETECTION: Type.Optional(Flag('true, false, 1 or 0')),
+  REFRESH_REUSE_INTERVAL: Type.Optional(Duration('a duration such as 0, 10s or 1m')),
   JWT_ALGORITHM: Type.Optional(Type.Union(HMAC_ALGORITHMS.map(a => Type.Literal(a)), { description: `one of ${HMAC_ALGORITHMS.join(', ')}` })),
   JWT_SIGNING_KEY: Type.Optional(Type.String({ minLength: 1, description: 'a non-empty key' })),
   JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1, description: 'a non-empty string' })),
@@ -68,6 +70,8 @@ export const ConfigSchema = Type.Object({
   ROTATE_REFRESH_TOKENS: Type.Boolean(),
   BLACKLIST_AFTER_ROTATION: Type.Boolean(),
   UPDATE_LAST_LOGIN: Type.Boolean(),
+  REFRESH_REUSE_DETECTION: Type.Boolean({ description: 'revoke a family when a rotated-away refresh token comes back' }),
+  REFRESH_REUSE_INTERVAL: Type.Integer({ minimum: 0, description: 'seconds after a rotation during which a replay is refused without revoking the family' }),
   JWT_ALGORITHM: Type.Union(HMAC_ALGORITHMS.map(a => Type.Literal(a))),
   JWT_SIGNING_KEY: Type.Optional(Type.String({ minLength: 1 })),
   JWT_AUDIENCE: Type.Optional(Type.String()),
@@ -142,12 +146,16 @@ export function loadConfig (rawEnv: RawEnv): Config {
   if (problem !== undefined) throw problem
 
   const duration = (value: string | undefined, fallback: number) => value === undefined ? fallback : parseDuration(value) as number
+  const rotate = flag(env.ROTATE_REFRESH_TOKENS, false)
+  const blacklistAfterRotation = flag(env.BLACKLIST_AFTER_ROTATION, false)
   const config: Config = {
     ACCESS_TOKEN_LIFETIME: duration(env.ACCESS_TOKEN_LIFETIME, 300),
     REFRESH_TOKEN_LIFETIME: duration(env.REFRESH_TOKEN_LIFETIME, 86400),
-    ROTATE_REFRESH_TOKENS: flag(env.ROTATE_REFRESH_TOKENS, false),
-    BLACKLIST_AFTER_ROTATION: flag(env.BLACKLIST_AFTER_ROTATION, false),
+    ROTATE_REFRESH_TOKENS: rotate,
+    BLACKLIST_AFTER_ROTATION: blacklistAfterRotation,
     UPDATE_LAST_LOGIN: flag(env.UPDATE_LAST_LOGIN, false),
+    REFRESH_REUSE_DETECTION: flag(env.REFRESH_REUSE_DETECTION, rotate && blacklistAfterRotation),
+    REFRESH_REUSE_INTERVAL: duration(env.REFRESH_REUSE_INTERVAL, 0),
     JWT_ALGORITHM: env.JWT_ALGORITHM ?? 'HS256',
     JWT_SIGNING_KEY: env.JWT_SIGNING_KEY,
     JWT_AUDIENCE: env.JWT_AUDIENCE,
@@ -181,6 +189,13 @@ export function checkConfig (config: Config): void {
   const claims = [config.USER_ID_CLAIM, config.TOKEN_TYPE_CLAIM, config.JTI_CLAIM]
   if (new Set(claims).size !== claims.length) {
     throw new ConfigError('USER_ID_CLAIM', 'USER_ID_CLAIM, TOKEN_TYPE_CLAIM and JTI_CLAIM must differ')
+  }
+  // simplejwt silently ignores BLACKLIST_AFTER_ROTATION without rotation; a setting that does nothing is refused.
+  if (config.BLACKLIST_AFTER_ROTATION && !config.ROTATE_REFRESH_TOKENS) {
+    throw new ConfigError('BLACKLIST_AFTER_ROTATION', 'has no effect unless ROTATE_REFRESH_TOKENS is true; set both, or neither')
+  }
+  if (config.REFRESH_REUSE_DETECTION && !(config.ROTATE_REFRESH_TOKENS && config.BLACKLIST_AFTER_ROTATION)) {
+    throw new ConfigError('REFRESH_REUSE_DETECTION', 'needs ROTATE_REFRESH_TOKENS and BLACKLIST_AFTER_ROTATION to be true (a reused token is only seen once rotated tokens are blacklisted)')
   }
   const reserved = new Set(['exp', 'iat', 'nbf', 'aud', 'iss', 'sub'])
   for (const [name, value] of [['USER_ID_CLAIM', config.USER_ID_CLAIM], ['TOKEN_TYPE_CLAIM', config.TOKEN_TYPE_CLAIM], ['JTI_CLAIM', config.JTI_CLAIM]]) {

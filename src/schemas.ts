@@ -42,6 +42,11 @@ export const TokenVerifyBodySchema = Type.Object({
 })
 export type TokenVerifyBody = Static<typeof TokenVerifyBodySchema>
 
+export const TokenBlacklistBodySchema = Type.Object({
+  refresh: CharField('The refresh token to blacklist.')
+})
+export type TokenBlacklistBody = Static<typeof TokenBlacklistBodySchema>
+
 export const EmptySchema = Type.Object({}, { description: 'An empty object.' })
 
 export const HelloSchema = Type.Object({

@@ -176,6 +176,16 @@ function valueEndAt (json: string, start: number): number {
   return i
 }
 
+/**
+ * True when a token was issued before a user's cut-off (`tokens_valid_after`), in whole seconds as
+ * `iat` is: tokens issued in the cut-off's own second stay valid, so a login right after a password
+ * change works. A token without a usable `iat` counts as issued before any cut-off.
+ */
+export function issuedBefore (claims: Claims, cutoff: Date | null): boolean {
+  if (cutoff === null) return false
+  return !isEpoch(claims.iat) || claims.iat * 1000 < Math.floor(cutoff.getTime() / 1000) * 1000
+}
+
 /** What a verifier hands back for a well-signed token. */
 export interface Decoded { header: Claims, payload: Claims }
 
@@ -221,10 +231,11 @@ export function createTokenService ({ settings, sign, verify, now }: TokenServic
     },
 
     /** The rotated refresh token: the same claims with a new jti, iat and exp (ROTATE_REFRESH_TOKENS). */
-    rotate (refresh: Claims): { token: string, claims: Claims } {
+    rotate (refresh: Claims): { token: string, jti: string, iat: number, exp: number } {
       const iat = Math.floor(now() / 1000)
-      const claims = { ...refresh, exp: iat + settings.REFRESH_TOKEN_LIFETIME, iat, [settings.JTI_CLAIM]: newJti() }
-      return { token: sign(claims), claims }
+      const exp = iat + settings.REFRESH_TOKEN_LIFETIME
+      const jti = newJti()
+      return { token: sign({ ...refresh, exp, iat, [settings.JTI_CLAIM]: jti }), jti, iat, exp }
     },
 
     /** The access token minted from a verified refresh token's claims. */

@@ -57,7 +57,7 @@ export async function build (t: TestLike, overrides: Partial<Config> = {}, optio
 
 /** Empties every table between tests. */
 export async function resetDb (app: FastifyInstance): Promise<void> {
-  await app.db.execute(sql`truncate users, app_secrets restart identity cascade`)
+  await app.db.execute(sql`truncate users, app_secrets, outstanding_tokens, blacklisted_tokens, revoked_token_families restart identity cascade`)
 }
 
 export interface UserSpec {

@@ -1,6 +1,6 @@
 // Drizzle tables; users mirrors Django's auth_user so that Django users can be migrated as they are.
 // Workflow: edit this file, then `npm run db:generate` writes a migration into drizzle/.
-import { boolean, integer, pgTable, text, timestamp, varchar } from 'drizzle-orm/pg-core'
+import { bigint, boolean, index, integer, pgTable, text, timestamp, varchar } from 'drizzle-orm/pg-core'
 
 export const users = pgTable('users', {
   // "by default" rather than "always": an import keeps Django's primary keys (user_id in old tokens).
@@ -28,3 +28,45 @@ export const appSecrets = pgTable('app_secrets', {
 
 export type User = typeof users.$inferSelect
 export type NewUser = typeof users.$inferInsert
+
+// The token_blacklist app. The raw token is never stored: a jti identifies it.
+
+/** One row per refresh token minted: login starts a family, each rotation adds a child. */
+export const outstandingTokens = pgTable('outstanding_tokens', {
+  id: bigint({ mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+  jti: varchar({ length: 255 }).notNull().unique(),
+  userId: integer().references(() => users.id, { onDelete: 'set null' }),
+  // The jti of the family's first token (the login); rotation keeps it.
+  family: varchar({ length: 255 }).notNull(),
+  parentJti: varchar({ length: 255 }),
+  createdAt: timestamp({ withTimezone: true }).notNull(),
+  expiresAt: timestamp({ withTimezone: true }).notNull()
+}, (table) => [index('outstanding_tokens_user_id_idx').on(table.userId), index('outstanding_tokens_family_idx').on(table.family), index('outstanding_tokens_expires_at_idx').on(table.expiresAt)])
+
+/**
+ * Refresh tokens that may no longer be used. Keyed by jti rather than by an outstanding row, so that a
+ * token minted before the table existed (or by Django) can be blacklisted too. The unique jti is what
+ * makes rotation atomic: of concurrent inserts for one jti, exactly one returns a row.
+ */
+export const blacklistedTokens = pgTable('blacklisted_tokens', {
+  id: bigint({ mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+  jti: varchar({ length: 255 }).notNull().unique(),
+  reason: varchar({ length: 16 }).$type<BlacklistReason>().notNull(),
+  blacklistedAt: timestamp({ withTimezone: true }).notNull(),
+  expiresAt: timestamp({ withTimezone: true }).notNull(),
+  // Who presented the token when it was rotated away, to name both parties if it comes back.
+  ip: varchar({ length: 64 }),
+  userAgent: varchar({ length: 512 })
+}, (table) => [index('blacklisted_tokens_expires_at_idx').on(table.expiresAt)])
+
+/** Families revoked because one of their rotated-away tokens came back (reuse detection). */
+export const revokedTokenFamilies = pgTable('revoked_token_families', {
+  family: varchar({ length: 255 }).primaryKey(),
+  userId: integer(),
+  revokedAt: timestamp({ withTimezone: true }).notNull(),
+  expiresAt: timestamp({ withTimezone: true }).notNull()
+}, (table) => [index('revoked_token_families_expires_at_idx').on(table.expiresAt)])
+
+export type BlacklistReason = 'rotated' | 'logout' | 'reuse' | 'revoke_all'
+export type OutstandingToken = typeof outstandingTokens.$inferSelect
+export type BlacklistedToken = typeof blacklistedTokens.$inferSelect

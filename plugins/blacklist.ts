@@ -1,0 +1,168 @@
+import fp from 'fastify-plugin'
+import { and, eq, gt, inArray, isNull, lt, sql, type SQL } from 'drizzle-orm'
+import type { PgColumn, PgTable } from 'drizzle-orm/pg-core'
+import type { FastifyInstance } from 'fastify'
+import {
+  blacklistedTokens, outstandingTokens, revokedTokenFamilies, users,
+  type BlacklistReason, type BlacklistedToken
+} from '../src/db/schema.js'
+import type { Db } from '../src/db/client.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    blacklist: BlacklistRepository
+  }
+}
+
+/** Who presented a token: named in the reuse warning, never the token itself. */
+export interface Presenter { ip?: string, userAgent?: string }
+
+/** A refresh token as the repository records it. */
+export interface RefreshRecord {
+  jti: string
+  userId: number
+  family: string
+  parentJti?: string
+  createdAt: Date
+  expiresAt: Date
+}
+
+/** What the database knows about one refresh token. */
+export interface TokenStatus {
+  /** The blacklist row, when the token is blacklisted. */
+  blacklisted?: BlacklistedToken
+  /** The token's family, when it was recorded as outstanding. */
+  family?: string
+  /** True when the token's family was revoked after a reuse. */
+  familyRevoked: boolean
+}
+
+const clip = (value: string | undefined, length: number) => value?.slice(0, length)
+
+type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
+
+/** Blacklists every outstanding token matching `where`, keeping rows that are already there (one statement). */
+async function blacklistOutstanding (tx: Tx, where: SQL | undefined, reason: BlacklistReason, at: Date): Promise<void> {
+  await tx.execute(sql`
+    insert into ${blacklistedTokens} (jti, reason, blacklisted_at, expires_at)
+    select ${outstandingTokens.jti}, ${reason}, ${at.toISOString()}::timestamptz, ${outstandingTokens.expiresAt}
+    from ${outstandingTokens} where ${where}
+    on conflict (jti) do nothing`)
+}
+
+/** Inserts one blacklist row unless the jti is there already; true when this call inserted it. */
+async function insertOnce (exec: Db | Tx, jti: string, reason: BlacklistReason, expiresAt: Date, at: Date, presenter: Presenter): Promise<boolean> {
+  const inserted = await exec.insert(blacklistedTokens)
+    .values({ jti, reason, expiresAt, blacklistedAt: at, ip: clip(presenter.ip, 64), userAgent: clip(presenter.userAgent, 512) })
+    .onConflictDoNothing({ target: blacklistedTokens.jti })
+    .returning({ id: blacklistedTokens.id })
+  return inserted.length === 1
+}
+
+/** Deletes expired rows of one table, `batch` per statement; returns how many went. */
+async function deleteExpired (db: Db, table: PgTable, key: PgColumn, expiresAt: PgColumn, now: Date, batch: number): Promise<number> {
+  let total = 0
+  for (;;) {
+    const keys = db.select({ key }).from(table).where(lt(expiresAt, now)).limit(batch)
+    const gone = await db.delete(table).where(inArray(key, keys)).returning({ key })
+    total += gone.length
+    if (gone.length < batch) return total
+  }
+}
+
+/**
+ * Outstanding and blacklisted refresh tokens, and revoked families: the only code that touches
+ * them (rest_framework_simplejwt/token_blacklist). Every decision that must be race-free is one
+ * statement whose unique key settles the race.
+ */
+export function createBlacklistRepository (db: Db) {
+  return {
+    /** Records a newly minted refresh token (OutstandingToken). */
+    async outstand (token: RefreshRecord): Promise<void> {
+      await db.insert(outstandingTokens).values(token).onConflictDoNothing()
+    },
+
+    /** The blacklist row, family and family revocation of a token, in one round trip each, in parallel. */
+    async status (jti: string): Promise<TokenStatus> {
+      const [[blacklisted], [outstanding]] = await Promise.all([
+        db.select().from(blacklistedTokens).where(eq(blacklistedTokens.jti, jti)).limit(1),
+        db.select({ family: outstandingTokens.family, revokedAt: revokedTokenFamilies.revokedAt })
+          .from(outstandingTokens)
+          .leftJoin(revokedTokenFamilies, eq(revokedTokenFamilies.family, outstandingTokens.family))
+          .where(eq(outstandingTokens.jti, jti)).limit(1)
+      ])
+      return { blacklisted, family: outstanding?.family, familyRevoked: outstanding?.revokedAt != null }
+    },
+
+    /**
+     * Blacklists one token. True when this call did it; false when it was already blacklisted,
+     * by an earlier request or by a concurrent one that won the race.
+     */
+    async add (jti: string, reason: BlacklistReason, expiresAt: Date, at: Date, presenter: Presenter = {}): Promise<boolean> {
+      return insertOnce(db, jti, reason, expiresAt, at, presenter)
+    },
+
+    /**
+     * Rotation as one atomic step: blacklists the presented token and records its successor in one
+     * transaction. Of any number of concurrent calls for the same token, on any number of instances,
+     * exactly one returns true; the others change nothing.
+     */
+    async rotate (old: { jti: string, expiresAt: Date }, next: RefreshRecord, presenter: Presenter): Promise<boolean> {
+      return db.transaction(async (tx) => {
+        if (!await insertOnce(tx, old.jti, 'rotated', old.expiresAt, next.createdAt, presenter)) return false
+        await tx.insert(outstandingTokens).values(next)
+        return true
+      })
+    },
+
+    /**
+     * Revokes a whole family: every member is blacklisted, and the family is marked so that a member
+     * minted concurrently is refused too. True when this call revoked it.
+     */
+    async revokeFamily (family: string, userId: number | undefined, at: Date, expiresAt: Date): Promise<boolean> {
+      return db.transaction(async (tx) => {
+        const revoked = await tx.insert(revokedTokenFamilies).values({ family, userId, revokedAt: at, expiresAt })
+          .onConflictDoNothing().returning({ family: revokedTokenFamilies.family })
+        await blacklistOutstanding(tx, eq(outstandingTokens.family, family), 'reuse', at)
+        return revoked.length === 1
+      })
+    },
+
+    /**
+     * "Log out everywhere": blacklists every unexpired outstanding refresh token of a user and sets the
+     * user's cut-off, so that every token issued before `cutoff` is refused.
+     */
+    async revokeAll (userId: number, cutoff: Date): Promise<void> {
+      await db.transaction(async (tx) => {
+        await tx.update(users).set({ tokensValidAfter: cutoff }).where(eq(users.id, userId))
+        await blacklistOutstanding(tx, and(eq(outstandingTokens.userId, userId), gt(outstandingTokens.expiresAt, cutoff)), 'revoke_all', cutoff)
+      })
+    },
+
+    /**
+     * Deletes rows whose tokens have expired, `batch` rows per statement so that no statement holds
+     * locks for long. Returns how many rows of each table went.
+     */
+    async flushExpired (now: Date, batch = 5000): Promise<{ outstanding: number, blacklisted: number, families: number }> {
+      return {
+        blacklisted: await deleteExpired(db, blacklistedTokens, blacklistedTokens.id, blacklistedTokens.expiresAt, now, batch),
+        outstanding: await deleteExpired(db, outstandingTokens, outstandingTokens.id, outstandingTokens.expiresAt, now, batch),
+        families: await deleteExpired(db, revokedTokenFamilies, revokedTokenFamilies.family, revokedTokenFamilies.expiresAt, now, batch)
+      }
+    },
+
+    /** Outstanding tokens of a user that are not blacklisted (for tests and administration). */
+    async activeFor (userId: number): Promise<string[]> {
+      const rows = await db.select({ jti: outstandingTokens.jti }).from(outstandingTokens)
+        .leftJoin(blacklistedTokens, eq(blacklistedTokens.jti, outstandingTokens.jti))
+        .where(and(eq(outstandingTokens.userId, userId), isNull(blacklistedTokens.id)))
+      return rows.map(r => r.jti)
+    }
+  }
+}
+
+export type BlacklistRepository = ReturnType<typeof createBlacklistRepository>
+
+export default fp(async function blacklistPlugin (fastify: FastifyInstance) {
+  fastify.decorate('blacklist', createBlacklistRepository(fastify.db))
+}, { name: 'blacklist', dependencies: ['db'] })

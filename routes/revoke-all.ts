@@ -1,0 +1,29 @@
+// "Log out everywhere": revokes every token of the authenticated user (not in simplejwt)
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { EmptySchema, TokenErrorSchema } from '../src/schemas.js'
+
+const revokeAllRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+  // Encapsulated guard, as on hello: only this route needs an access token.
+  fastify.addHook('onRequest', fastify.authenticate)
+
+  fastify.post('/', {
+    // Documented as simplejwt spells it; ignoreTrailingSlash answers the slash-less form too.
+    prefixTrailingSlash: 'slash',
+    schema: {
+      operationId: 'revokeAllTokens',
+      summary: 'Log out everywhere',
+      description: 'Blacklists every outstanding refresh token of the authenticated user and rejects every access token issued before now, including the one that made this request. Tokens obtained afterwards work as usual.',
+      tags: ['token'],
+      security: [{ bearerAuth: [] }],
+      response: {
+        200: { ...EmptySchema, description: 'Every earlier token of the user is revoked.' },
+        401: { ...TokenErrorSchema, description: 'No credentials, or an invalid, expired or already revoked access token.' }
+      }
+    }
+  }, async (request) => {
+    await fastify.blacklist.revokeAll(request.user.id, new Date(fastify.now()))
+    return {}
+  })
+}
+
+export default revokeAllRoutes
