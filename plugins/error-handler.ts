@@ -52,7 +52,8 @@ export function drfValidationErrors (body: unknown, schema: ObjectSchema | undef
 }
 
 function send (reply: FastifyReply, status: number, body: unknown) {
-  if (status === 401) reply.header('www-authenticate', 'Bearer realm="api"')
+  // simplejwt's authenticate_header(): the first accepted scheme names the challenge.
+  if (status === 401) reply.header('www-authenticate', `${reply.server.config?.AUTH_HEADER_TYPES[0] ?? 'Bearer'} realm="api"`)
   // Error bodies bypass the routes' response serializers: they are sent exactly as built.
   return reply.code(status).type('application/json; charset=utf-8').serializer(JSON.stringify).send(body)
 }

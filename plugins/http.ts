@@ -52,8 +52,10 @@ function allowHeader (methods: Set<string>): string {
  * `Allow`, 405 for a known path with another method, and JSON 404s (spec D11).
  */
 export default fp(async function httpPlugin (fastify: FastifyInstance) {
-  // Methods answered on each path, for `Allow`, 405 and OPTIONS as Django REST framework does.
+  // Methods answered on each path, for `Allow`, 405 and OPTIONS as Django REST framework does,
+  // and the paths that need authentication (those documenting a security requirement).
   const registry = new Map<string, Set<string>>()
+  const guarded = new Set<string>()
 
   fastify.addHook('onRoute', (route: RouteOptions) => {
     if (route.url.includes('*') || route.url.includes(':')) return
@@ -61,6 +63,7 @@ export default fp(async function httpPlugin (fastify: FastifyInstance) {
     const methods = registry.get(key) ?? new Set<string>()
     for (const method of [route.method].flat()) methods.add(method)
     registry.set(key, methods)
+    if (((route.schema as { security?: unknown[] } | undefined)?.security?.length ?? 0) > 0) guarded.add(key)
   })
 
   // Only DRF's parsers: Fastify's own text/plain parser would accept bodies DRF answers 415 to.
@@ -84,6 +87,8 @@ export default fp(async function httpPlugin (fastify: FastifyInstance) {
     const path = normalise(request.url.split('?')[0])
     const methods = registry.get(path)
     if (methods === undefined) throw new ApiError(404, { detail: 'Not found.' })
+    // DRF authenticates before it looks at the method (APIView.initial), so 401 comes first.
+    if (guarded.has(path)) await fastify.authenticate(request)
     reply.header('allow', allowHeader(methods))
     if (request.method === 'OPTIONS') return reply.code(200).send({ name: path, renders: ['application/json'], parses: ['application/json', 'application/x-www-form-urlencoded', 'multipart/form-data'] })
     throw new ApiError(405, { detail: `Method "${request.method}" not allowed.` })

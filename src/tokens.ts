@@ -1,4 +1,5 @@
 // Token kinds, claims and their checks; mirrors rest_framework_simplejwt/tokens.py and backends.py
+import { isUtf8 } from 'node:buffer'
 import { randomUUID } from 'node:crypto'
 import { TokenError, TOKEN_MESSAGES } from './errors.js'
 import type { Config } from './config.js'
@@ -24,14 +25,18 @@ export function newJti (): string {
 /**
  * True when the token is three canonical base64url segments without padding (RFC 7515 §2, spec D3):
  * any other character, `=`, or non-zero trailing bits would let one token have several spellings.
+ * The header and payload must be UTF-8 (RFC 7515 §5.2), which PyJWT enforces by decoding them strictly.
  */
 export function isCompactJws (token: string): boolean {
   if (token.length > MAX_TOKEN_LENGTH) return false
   const segments = token.split('.')
   if (segments.length !== 3) return false
-  for (const segment of segments) {
+  for (let i = 0; i < 3; i++) {
+    const segment = segments[i]
     if (!SEGMENT.test(segment)) return false
-    if (Buffer.from(segment, 'base64url').toString('base64url') !== segment) return false
+    const bytes = Buffer.from(segment, 'base64url')
+    if (bytes.toString('base64url') !== segment) return false
+    if (i < 2 && !isUtf8(bytes)) return false
   }
   return true
 }
