@@ -107,7 +107,7 @@ async function readNewPassword (io: CliIo, fromStdin: boolean): Promise<string> 
 }
 
 function checkUsername (username: string | undefined): string {
-  if (username === undefined || username.trim() === '') throw new CliError('a USERNAME is required\n' + USAGE, 2)
+  if (username === undefined || username.trim() === '') throw new CliError(`a USERNAME is required\n${USAGE.trimEnd()}`, 2)
   if (username !== username.trim()) throw new CliError('the username may not begin or end with whitespace')
   if (username.length > USERNAME_MAX_LENGTH) throw new CliError(`the username may not be longer than ${USERNAME_MAX_LENGTH} characters`)
   // Django's UnicodeUsernameValidator: letters, digits and @/./+/-/_ only.
@@ -144,12 +144,15 @@ export async function runCli (argv: string[], io: CliIo): Promise<number> {
       return command === undefined && values.help !== true ? 2 : 0
     }
     if (!['createuser', 'changepassword', 'setactive', 'listusers', 'migrate', 'flushexpiredtokens'].includes(command)) {
-      throw new CliError(`unknown command ${JSON.stringify(command)}\n${USAGE}`, 2)
+      throw new CliError(`unknown command ${JSON.stringify(command)}\n${USAGE.trimEnd()}`, 2)
     }
 
     const config = loadConfig(io.env)
     // Ask for the password before opening the database: a prompt must not hold it open.
     const username = ['createuser', 'changepassword', 'setactive'].includes(command) ? checkUsername(args[0]) : undefined
+    if (command === 'setactive' && args[1] !== 'true' && args[1] !== 'false') {
+      throw new CliError('setactive needs true or false after the USERNAME', 2)
+    }
     const password = command === 'createuser' || command === 'changepassword'
       ? await readNewPassword(io, values['password-stdin'] === true)
       : undefined
@@ -186,9 +189,7 @@ export async function runCli (argv: string[], io: CliIo): Promise<number> {
         break
       }
       case 'setactive': {
-        const flag = args[1]
-        if (flag !== 'true' && flag !== 'false') throw new CliError('setactive needs true or false after the USERNAME', 2)
-        const user = await users.update(username as string, { isActive: flag === 'true' })
+        const user = await users.update(username as string, { isActive: args[1] === 'true' })
         if (user === undefined) throw new CliError(`no user named ${JSON.stringify(username)}`)
         if (!user.isActive) await blacklist.revokeAll(user.id, new Date())
         io.stdout.write(`User ${JSON.stringify(user.username)} is now ${user.isActive ? 'active' : 'inactive'}.\n`)

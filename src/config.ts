@@ -91,6 +91,11 @@ export const ConfigSchema = Type.Object({
 })
 export type Config = Static<typeof ConfigSchema>
 
+/** A URL with its password hidden, for messages and logs. */
+export function redactUrl (url: string): string {
+  return url.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@')
+}
+
 /** Values that must never be echoed back in an error message. */
 const SECRET_VARIABLES = new Set(['JWT_SIGNING_KEY'])
 /** Variables whose value may instead be read from the file named by `<NAME>_FILE`. */
@@ -112,6 +117,8 @@ function resolveFiles (env: RawEnv): RawEnv {
       } catch (err) {
         throw new ConfigError(`${name}_FILE`, `cannot read ${JSON.stringify(file)} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
       }
+      // An empty file is a mistake, never a request for the generated development key.
+      if (resolved[name] === '') throw new ConfigError(`${name}_FILE`, `${JSON.stringify(file)} is empty`)
     }
     const value = resolved[name]
     if (value?.includes('-----BEGIN') === true) resolved[name] = value.replace(/\\n/g, '\n')
@@ -124,7 +131,8 @@ function firstProblem (env: Env): ConfigError | undefined {
   if (error === undefined) return undefined
   const name = error.path.slice(1)
   const schema = (EnvSchema.properties as Record<string, TSchema>)[name]
-  const got = SECRET_VARIABLES.has(name) ? '' : ` (got ${JSON.stringify(error.value)})`
+  const shown = name === 'DATABASE_URL' && typeof error.value === 'string' ? redactUrl(error.value) : error.value
+  const got = SECRET_VARIABLES.has(name) ? '' : ` (got ${JSON.stringify(shown)})`
   return new ConfigError(name, `must be ${schema?.description ?? 'valid'}${got}`)
 }
 

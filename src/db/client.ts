@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import * as schema from './schema.js'
+import { redactUrl } from '../config.js'
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>
 
@@ -47,11 +48,6 @@ export function migrationsFolder (): string {
     if (parent === dir) throw new DatabaseError('cannot find the drizzle/ migrations folder')
     dir = parent
   }
-}
-
-/** A URL with its password hidden, for messages and logs. */
-export function redactUrl (url: string): string {
-  return url.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@')
 }
 
 /**
