@@ -112,9 +112,15 @@ function publicVerifyingKey (publicKey: KeyObject, alg: Algorithm, kid?: string)
 }
 
 const SIGNATURE_ALGORITHMS: Record<string, { hash: string | null, pss?: boolean, dsa?: boolean }> = {
-  RS256: { hash: 'sha256' }, RS384: { hash: 'sha384' }, RS512: { hash: 'sha512' },
-  PS256: { hash: 'sha256', pss: true }, PS384: { hash: 'sha384', pss: true }, PS512: { hash: 'sha512', pss: true },
-  ES256: { hash: 'sha256' }, ES384: { hash: 'sha384' }, ES512: { hash: 'sha512' },
+  RS256: { hash: 'sha256' },
+  RS384: { hash: 'sha384' },
+  RS512: { hash: 'sha512' },
+  PS256: { hash: 'sha256', pss: true },
+  PS384: { hash: 'sha384', pss: true },
+  PS512: { hash: 'sha512', pss: true },
+  ES256: { hash: 'sha256' },
+  ES384: { hash: 'sha384' },
+  ES512: { hash: 'sha512' },
   EdDSA: { hash: null }
 }
 
