@@ -1,55 +1,13 @@
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { ApiError } from '../src/errors.js'
+import { cleanCharFields, type SerializerSchema } from '../src/fields.js'
+import { isMultipart, rawBody } from './http.js'
+
+const MULTIPART_ERROR = /^(Multipart: |Unexpected end of (form|multipart data)|Malformed part header)/
 
 /** The only body a server fault ever gets: nothing about the fault itself. */
 export const SERVER_ERROR = { detail: 'A server error occurred.' }
-
-interface FieldSchema { maxLength?: number }
-interface ObjectSchema { properties?: Record<string, FieldSchema>, required?: string[] }
-
-// Python's names for JSON types, as DRF's "Expected a dictionary, but got list." uses them.
-function pythonType (value: unknown): string {
-  if (Array.isArray(value)) return 'list'
-  if (typeof value === 'number') return Number.isInteger(value) ? 'int' : 'float'
-  if (typeof value === 'boolean') return 'bool'
-  return 'str'
-}
-
-/** DRF's first complaint about one CharField value, or undefined when it has none. */
-function fieldMessage (value: unknown, schema: FieldSchema, required: boolean): string | undefined {
-  if (value === undefined) return required ? 'This field is required.' : undefined
-  if (value === null) return 'This field may not be null.'
-  if (typeof value !== 'string') return 'Not a valid string.'
-  if (value.trim() === '') return 'This field may not be blank.'
-  if (schema.maxLength !== undefined && value.length > schema.maxLength) {
-    return `Ensure this field has no more than ${schema.maxLength} characters.`
-  }
-  if (value.includes('\u0000')) return 'Null characters are not allowed.'
-  return undefined
-}
-
-/**
- * DRF's 400 body for a body that failed schema validation. Ajv only says that it failed; the
- * message comes from the value itself, so that every field is reported in DRF's words and order.
- */
-export function drfValidationErrors (body: unknown, schema: ObjectSchema | undefined): Record<string, string[]> {
-  if (body === undefined || body === null) {
-    // No body at all is an empty form to DRF; a JSON `null` is "no data".
-    if (body === null) return { non_field_errors: ['No data provided'] }
-    body = {}
-  }
-  if (typeof body !== 'object' || Array.isArray(body)) {
-    return { non_field_errors: [`Invalid data. Expected a dictionary, but got ${pythonType(body)}.`] }
-  }
-  const errors: Record<string, string[]> = {}
-  const required = new Set(schema?.required ?? [])
-  for (const [name, field] of Object.entries(schema?.properties ?? {})) {
-    const message = fieldMessage((body as Record<string, unknown>)[name], field, required.has(name))
-    if (message !== undefined) errors[name] = [message]
-  }
-  return Object.keys(errors).length > 0 ? errors : { non_field_errors: ['Invalid input.'] }
-}
 
 function send (reply: FastifyReply, status: number, body: unknown) {
   // simplejwt's authenticate_header(): the first accepted scheme names the challenge.
@@ -65,10 +23,16 @@ export default fp(async function errorHandlerPlugin (fastify: FastifyInstance) {
 
     if (error.validation !== undefined) {
       if (error.validationContext === 'body') {
-        const schema = request.routeOptions.schema?.body as ObjectSchema | undefined
-        return send(reply, 400, drfValidationErrors(request.body, schema))
+        const result = cleanCharFields(rawBody(request), request.routeOptions.schema?.body as SerializerSchema)
+        return send(reply, 400, result.ok ? { non_field_errors: ['Invalid input.'] } : result.errors)
       }
       return send(reply, 400, { detail: 'Invalid request.' })
+    }
+
+    // busboy's complaints about a malformed multipart body carry no status: they are the client's.
+    if (error.statusCode === undefined && MULTIPART_ERROR.test(error.message) && isMultipart(request)) {
+      const reason = error.message === 'Multipart: Boundary not found' ? 'Invalid boundary in multipart: None' : error.message
+      return send(reply, 400, { detail: `Multipart form parse error - ${reason}` })
     }
 
     switch (error.code) {

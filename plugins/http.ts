@@ -1,11 +1,22 @@
+import { Transform } from 'node:stream'
 import fp from 'fastify-plugin'
 import formbody from '@fastify/formbody'
 import multipart from '@fastify/multipart'
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import { ApiError } from '../src/errors.js'
+import type { RawBody, SerializerSchema } from '../src/fields.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The text of a JSON body, to read number literals as Python would. */
+    jsonText: string | undefined
+  }
+}
 
 /** Nesting deeper than this is refused before parsing (spec D7); token bodies are flat. */
 export const MAX_JSON_DEPTH = 32
+/** The content types DRF parses by default, in its order. */
+export const PARSED_TYPES = ['application/json', 'application/x-www-form-urlencoded', 'multipart/form-data']
 
 /** True when a JSON text nests arrays or objects deeper than `max` (strings are skipped). */
 export function exceedsJsonDepth (text: string, max: number): boolean {
@@ -27,17 +38,26 @@ export function exceedsJsonDepth (text: string, max: number): boolean {
   return false
 }
 
-function parseJson (_request: FastifyRequest, text: string, done: (err: Error | null, body?: unknown) => void) {
+function parseJson (request: FastifyRequest, text: string, done: (err: Error | null, body?: unknown) => void) {
   // An empty body is no data at all, as DRF treats it: the fields are then "required".
-  if (text.trim() === '') return done(null, undefined)
+  if (text === '') return done(null, undefined)
   if (exceedsJsonDepth(text, MAX_JSON_DEPTH)) {
     return done(new ApiError(400, { detail: `JSON parse error - nesting deeper than ${MAX_JSON_DEPTH} levels` }))
   }
   try {
-    done(null, JSON.parse(text))
+    const body = JSON.parse(text)
+    request.jsonText = text
+    done(null, body)
   } catch (err) {
     done(new ApiError(400, { detail: `JSON parse error - ${(err as Error).message}` }))
   }
+}
+
+export const isMultipart = (request: FastifyRequest) => request.headers['content-type']?.toLowerCase().startsWith('multipart/') === true
+
+/** The request body with what DRF's serializers need to know of its origin. */
+export function rawBody (request: FastifyRequest): RawBody {
+  return { body: request.body, form: request.jsonText === undefined && request.body !== undefined, jsonText: request.jsonText }
 }
 
 const normalise = (path: string) => path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path
@@ -47,23 +67,50 @@ function allowHeader (methods: Set<string>): string {
   return order.filter(m => methods.has(m) || m === 'OPTIONS').join(', ')
 }
 
+interface RouteInfo {
+  methods: Set<string>
+  /** Guarded paths document a security requirement; they authenticate before 405 and OPTIONS. */
+  guarded: boolean
+  name?: string
+  description?: string
+  actions: Record<string, Record<string, unknown>>
+}
+
+/** DRF's SimpleMetadata `actions` entry for a body schema of CharFields. */
+function actionFields (schema: SerializerSchema | undefined): Record<string, unknown> {
+  const required = new Set(schema?.required ?? [])
+  return Object.fromEntries(Object.entries(schema?.properties ?? {}).map(([name, field]) => [name, {
+    type: 'string',
+    required: required.has(name),
+    read_only: false,
+    label: name.charAt(0).toUpperCase() + name.slice(1).replaceAll('_', ' '),
+    ...(field.maxLength === undefined ? {} : { max_length: field.maxLength })
+  }]))
+}
+
 /**
- * HTTP plumbing shared by every route: DRF's three body parsers, Django's security headers,
- * `Allow`, 405 for a known path with another method, and JSON 404s (spec D11).
+ * HTTP plumbing shared by every route: DRF's three body parsers with one body limit, Django's
+ * security headers, `Allow`, OPTIONS metadata, 405 for a known path with another method, and
+ * JSON 404s (spec D11).
  */
-export default fp(async function httpPlugin (fastify: FastifyInstance) {
-  // Methods answered on each path, for `Allow`, 405 and OPTIONS as Django REST framework does,
-  // and the paths that need authentication (those documenting a security requirement).
-  const registry = new Map<string, Set<string>>()
-  const guarded = new Set<string>()
+export default fp(async function httpPlugin (fastify: FastifyInstance, options: { bodyLimit?: number }) {
+  const bodyLimit = options.bodyLimit ?? fastify.initialConfig.bodyLimit ?? 1024 * 1024
+  const routes = new Map<string, RouteInfo>()
+  fastify.decorateRequest('jsonText', undefined)
 
   fastify.addHook('onRoute', (route: RouteOptions) => {
     if (route.url.includes('*') || route.url.includes(':')) return
     const key = normalise(route.url)
-    const methods = registry.get(key) ?? new Set<string>()
-    for (const method of [route.method].flat()) methods.add(method)
-    registry.set(key, methods)
-    if (((route.schema as { security?: unknown[] } | undefined)?.security?.length ?? 0) > 0) guarded.add(key)
+    const info = routes.get(key) ?? { methods: new Set<string>(), guarded: false, actions: {} }
+    const schema = route.schema as { security?: unknown[], summary?: string, description?: string, body?: SerializerSchema } | undefined
+    for (const method of [route.method].flat()) {
+      info.methods.add(method)
+      if (schema?.body !== undefined) info.actions[method] = actionFields(schema.body)
+    }
+    info.guarded ||= (schema?.security?.length ?? 0) > 0
+    info.name ??= schema?.summary
+    info.description ??= schema?.description
+    routes.set(key, info)
   })
 
   // Only DRF's parsers: Fastify's own text/plain parser would accept bodies DRF answers 415 to.
@@ -72,25 +119,47 @@ export default fp(async function httpPlugin (fastify: FastifyInstance) {
   await fastify.register(formbody)
   await fastify.register(multipart, {
     attachFieldsToBody: 'keyValues',
-    limits: { fields: 10, fieldSize: 16 * 1024, files: 0, parts: 10, headerPairs: 100 }
+    limits: { fields: 10, fieldSize: bodyLimit, files: 0, parts: 10, headerPairs: 100 }
+  })
+
+  // Multipart bodies are streamed to busboy, past Fastify's own bodyLimit: count them here.
+  fastify.addHook('preParsing', async (request: FastifyRequest, _reply: FastifyReply, payload) => {
+    if (!isMultipart(request)) return payload
+    const tooLarge = () => Object.assign(new Error('Request body is too large.'), { code: 'FST_ERR_CTP_BODY_TOO_LARGE', statusCode: 413 })
+    if (Number(request.headers['content-length']) > bodyLimit) throw tooLarge()
+    let received = 0
+    const counted = new Transform({
+      transform (chunk: Buffer, _encoding, callback) {
+        received += chunk.length
+        callback(received > bodyLimit ? tooLarge() : null, chunk)
+      }
+    })
+    payload.on('error', (err) => counted.destroy(err))
+    return payload.pipe(counted)
   })
 
   fastify.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply) => {
     reply.header('x-frame-options', 'DENY')
     reply.header('x-content-type-options', 'nosniff')
     reply.header('referrer-policy', 'same-origin')
-    const methods = registry.get(normalise(request.routeOptions.url ?? ''))
-    if (methods !== undefined) reply.header('allow', allowHeader(methods))
+    const info = routes.get(normalise(request.routeOptions.url ?? ''))
+    if (info !== undefined) reply.header('allow', allowHeader(info.methods))
   })
 
   fastify.setNotFoundHandler(async function notFound (request: FastifyRequest, reply: FastifyReply) {
-    const path = normalise(request.url.split('?')[0])
-    const methods = registry.get(path)
-    if (methods === undefined) throw new ApiError(404, { detail: 'Not found.' })
+    const info = routes.get(normalise(request.url.split('?')[0]))
+    if (info === undefined) throw new ApiError(404, { detail: 'Not found.' })
     // DRF authenticates before it looks at the method (APIView.initial), so 401 comes first.
-    if (guarded.has(path)) await fastify.authenticate(request)
-    reply.header('allow', allowHeader(methods))
-    if (request.method === 'OPTIONS') return reply.code(200).send({ name: path, renders: ['application/json'], parses: ['application/json', 'application/x-www-form-urlencoded', 'multipart/form-data'] })
-    throw new ApiError(405, { detail: `Method "${request.method}" not allowed.` })
+    if (info.guarded) await fastify.authenticate(request)
+    reply.header('allow', allowHeader(info.methods))
+    if (request.method !== 'OPTIONS') throw new ApiError(405, { detail: `Method "${request.method}" not allowed.` })
+    // DRF's SimpleMetadata.
+    return reply.code(200).send({
+      name: info.name ?? '',
+      description: info.description ?? '',
+      renders: ['application/json'],
+      parses: PARSED_TYPES,
+      ...(Object.keys(info.actions).length > 0 ? { actions: info.actions } : {})
+    })
   })
 }, { name: 'http', dependencies: ['error-handler'] })

@@ -1,17 +1,20 @@
-import { randomBytes } from 'node:crypto'
 import fp from 'fastify-plugin'
 import fastifyJwt from '@fastify/jwt'
+import { createVerifier } from 'fast-jwt'
 import { eq } from 'drizzle-orm'
 import type { FastifyInstance } from 'fastify'
 import { appSecrets } from '../src/db/schema.js'
-import { HMAC_KEY_BYTES } from '../src/config.js'
+import { keySettings } from '../src/config.js'
+import { generateKey, HMAC_KEY_BYTES, isHmac, keyedVerifier, loadKeySet, type Algorithm, type KeySet } from '../src/keys.js'
 import { createTokenService, type Claims, type Decoded, type TokenService } from '../src/tokens.js'
 import type { Db } from '../src/db/client.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** Mints and checks tokens with the configured algorithm, key and clock (src/tokens.ts). */
+    /** Mints and checks tokens with the configured algorithm, keys and clock (src/tokens.ts). */
     tokens: TokenService
+    /** The signing key and every verifying key, current and retired (src/keys.ts). */
+    keys: KeySet
   }
 }
 
@@ -35,41 +38,50 @@ export interface AuthenticatedUser {
   claims: Claims
 }
 
-const GENERATED_KEY = 'jwt_signing_key'
-
 /**
- * The development signing key: generated once and kept in the database, so that every instance and
- * every restart agrees. The first writer wins; everybody reads the winner's key.
+ * The development signing key for an algorithm: generated once and kept in the database, so that
+ * every instance and every restart agrees. The first writer wins; everybody reads the winner's key.
  */
-export async function storedSigningKey (db: Db): Promise<string> {
-  await db.insert(appSecrets).values({ name: GENERATED_KEY, value: randomBytes(64).toString('base64url') }).onConflictDoNothing()
-  const [row] = await db.select().from(appSecrets).where(eq(appSecrets.name, GENERATED_KEY))
+export async function storedSigningKey (db: Db, alg: Algorithm): Promise<string> {
+  const name = isHmac(alg) ? 'jwt_signing_key' : `jwt_signing_key:${alg}`
+  await db.insert(appSecrets).values({ name, value: generateKey(alg).signingKey }).onConflictDoNothing()
+  const [row] = await db.select().from(appSecrets).where(eq(appSecrets.name, name))
   return row.value
 }
 
+// Time-based claims are checked by src/tokens.ts against the injected clock, with simplejwt's
+// semantics and messages; fast-jwt checks the format, the pinned algorithm and the signature.
+const VERIFY_OPTIONS = { complete: true, ignoreExpiration: true, ignoreNotBefore: true } as const
+
 export default fp(async function jwtPlugin (fastify: FastifyInstance) {
   const { config } = fastify
-  let key = config.JWT_SIGNING_KEY
-  if (key === undefined) {
-    key = await storedSigningKey(fastify.db)
+  const alg = config.JWT_ALGORITHM
+  let signingKey = config.JWT_SIGNING_KEY
+  if (signingKey === undefined) {
+    signingKey = await storedSigningKey(fastify.db, alg)
     fastify.log.warn('JWT_SIGNING_KEY is not set: using a key generated and stored in the database; set one in production')
-  } else if (Buffer.byteLength(key) < HMAC_KEY_BYTES[config.JWT_ALGORITHM]) {
-    fastify.log.warn(`JWT_SIGNING_KEY is shorter than ${HMAC_KEY_BYTES[config.JWT_ALGORITHM]} bytes, too weak for ${config.JWT_ALGORITHM}; production refuses it`)
+  } else if (isHmac(alg) && Buffer.byteLength(signingKey) < HMAC_KEY_BYTES[alg]) {
+    fastify.log.warn(`JWT_SIGNING_KEY is shorter than ${HMAC_KEY_BYTES[alg]} bytes, too weak for ${alg}; production refuses it`)
   }
+  const keys = loadKeySet(keySettings(config, signingKey))
 
   await fastify.register(fastifyJwt, {
-    secret: key,
-    sign: { algorithm: config.JWT_ALGORITHM },
-    // The algorithm is pinned. Time-based claims are checked by src/tokens.ts against the injected
-    // clock, with simplejwt's semantics and messages; fast-jwt only checks format and signature.
-    verify: { algorithms: [config.JWT_ALGORITHM], complete: true, ignoreExpiration: true, ignoreNotBefore: true },
+    secret: isHmac(alg) ? keys.signingKey : { private: keys.signingKey, public: keys.current.key as string },
+    sign: { algorithm: alg, kid: keys.kid },
+    verify: { algorithms: [alg], ...VERIFY_OPTIONS },
     decode: { complete: true }
   })
 
+  // Each verifying key accepts exactly its own algorithm: no key is ever tried with another one.
+  const verify = keyedVerifier<Decoded>(keys, (key) => key === keys.current
+    ? (token) => fastify.jwt.verify<Decoded>(token)
+    : createVerifier({ key: key.key, algorithms: [key.alg], ...VERIFY_OPTIONS }) as (token: string) => Decoded)
+
+  fastify.decorate('keys', keys)
   fastify.decorate('tokens', createTokenService({
     settings: config,
     sign: (payload) => fastify.jwt.sign(payload),
-    verify: (token) => fastify.jwt.verify<Decoded>(token),
+    verify,
     now: fastify.now
   }))
 }, { name: 'jwt', dependencies: ['config', 'db'] })

@@ -1,7 +1,9 @@
 // The token views: obtain pair, refresh, verify; mirrors rest_framework_simplejwt/views.py + serializers.py
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
-import { AuthenticationFailed, InvalidToken, TokenError, TOKEN_MESSAGES } from '../src/errors.js'
+import { AuthenticationFailed, InvalidToken, TokenError, TOKEN_MESSAGES, ValidationError } from '../src/errors.js'
+import { cleanCharFields, type SerializerSchema } from '../src/fields.js'
+import { rawBody } from '../plugins/http.js'
 import { verifyDummyPassword, verifyPassword } from '../src/passwords.js'
 import { issuedBefore, type Claims } from '../src/tokens.js'
 import type { Presenter, TokenStatus } from '../plugins/blacklist.js'
@@ -19,15 +21,14 @@ const errors = {
 }
 
 /**
- * DRF's CharField accepts numbers and turns them into strings; JSON bodies may carry them.
- * Every other type is left for the schema to refuse in DRF's words.
+ * Runs the view's serializer on the body before the schema sees it, as DRF does: numbers become
+ * strings, values are stripped, and every bad field is reported in DRF's words (src/fields.ts).
+ * Handlers then receive clean, stripped strings.
  */
-async function numbersAsStrings (request: FastifyRequest) {
-  const body = request.body as Record<string, unknown> | undefined
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) return
-  for (const [key, value] of Object.entries(body)) {
-    if (typeof value === 'number' && Number.isFinite(value)) body[key] = String(value)
-  }
+async function serializer (request: FastifyRequest) {
+  const result = cleanCharFields(rawBody(request), request.routeOptions.schema?.body as SerializerSchema)
+  if (!result.ok) throw new ValidationError(result.errors)
+  request.body = result.data
 }
 
 /** Runs a token check; a TokenError becomes simplejwt's 401 InvalidToken, as in TokenViewBase.post. */
@@ -51,7 +52,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const { tokens, users, blacklist, config } = fastify
   const jtiOf = (claims: Claims) => claims[config.JTI_CLAIM] as string
   const expiresAt = (claims: Claims) => new Date((claims.exp as number) * 1000)
-  fastify.addHook('preValidation', numbersAsStrings)
+  fastify.addHook('preValidation', serializer)
 
   /**
    * A rotated-away refresh token came back: either a thief or the rightful client is replaying it, and
@@ -102,8 +103,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     }
   }, async (request) => {
-    const username = request.body.username.trim()
-    const password = request.body.password.trim()
+    const { username, password } = request.body
     const user = await users.findByUsername(username)
     // Unknown, inactive and wrong-password logins cost the same hash and get the same answer.
     const matches = user === undefined ? await verifyDummyPassword(password) : await verifyPassword(user.password, password)
@@ -133,7 +133,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     }
   }, async (request) => {
-    const raw = request.body.refresh.trim()
+    const raw = request.body.refresh
     const claims = orInvalid(() => tokens.validate(raw, 'refresh'))
     const userId = tokens.userId(raw, claims)
     if (userId === undefined) throw new InvalidToken(TOKEN_MESSAGES.noUser)
@@ -183,7 +183,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     }
   }, async (request) => {
-    const raw = request.body.token.trim()
+    const raw = request.body.token
     const claims = orInvalid(() => tokens.validate(raw))
     const userId = tokens.userId(raw, claims)
     const [status, user] = await Promise.all([
@@ -212,7 +212,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     }
   }, async (request) => {
-    const raw = request.body.refresh.trim()
+    const raw = request.body.refresh
     const claims = orInvalid(() => tokens.validate(raw, 'refresh'))
     const jti = jtiOf(claims)
     await checkBlacklist(await blacklist.status(jti), tokens.userId(raw, claims), request)

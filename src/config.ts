@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
+import { ALGORITHMS, KeyError, loadKeySet } from './keys.js'
 
 /** A configuration problem, reported as one line naming the variable. */
 export class ConfigError extends Error {
@@ -11,11 +12,7 @@ export class ConfigError extends Error {
   }
 }
 
-export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const
-export type Algorithm = typeof HMAC_ALGORITHMS[number]
-
-/** Bytes of the hash output of each HMAC algorithm: the smallest safe key (RFC 7518 §3.2). */
-export const HMAC_KEY_BYTES: Record<Algorithm, number> = { HS256: 32, HS384: 48, HS512: 64 }
+export { ALGORITHMS, HMAC_KEY_BYTES, type Algorithm } from './keys.js'
 
 const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 }
 const DURATION = /^(\d{1,9})([smhd]?)$/
@@ -44,8 +41,10 @@ export const EnvSchema = Type.Object({
   UPDATE_LAST_LOGIN: Type.Optional(Flag('true, false, 1 or 0')),
   REFRESH_REUSE_DETECTION: Type.Optional(Flag('true, false, 1 or 0')),
   REFRESH_REUSE_INTERVAL: Type.Optional(Duration('a duration such as 0, 10s or 1m')),
-  JWT_ALGORITHM: Type.Optional(Type.Union(HMAC_ALGORITHMS.map(a => Type.Literal(a)), { description: `one of ${HMAC_ALGORITHMS.join(', ')}` })),
+  JWT_ALGORITHM: Type.Optional(Type.Union(ALGORITHMS.map(a => Type.Literal(a)), { description: `one of ${ALGORITHMS.join(', ')}` })),
   JWT_SIGNING_KEY: Type.Optional(Type.String({ minLength: 1, description: 'a non-empty key' })),
+  JWT_VERIFYING_KEY: Type.Optional(Type.String({ minLength: 1, description: 'a PEM public key' })),
+  JWT_PREVIOUS_VERIFYING_KEYS: Type.Optional(Type.String({ minLength: 1, description: 'a JWKS document of retired keys' })),
   JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1, description: 'a non-empty string' })),
   JWT_ISSUER: Type.Optional(Type.String({ minLength: 1, description: 'a non-empty string' })),
   JWT_LEEWAY: Type.Optional(Duration('a duration such as 0, 30s or 1m')),
@@ -72,8 +71,10 @@ export const ConfigSchema = Type.Object({
   UPDATE_LAST_LOGIN: Type.Boolean(),
   REFRESH_REUSE_DETECTION: Type.Boolean({ description: 'revoke a family when a rotated-away refresh token comes back' }),
   REFRESH_REUSE_INTERVAL: Type.Integer({ minimum: 0, description: 'seconds after a rotation during which a replay is refused without revoking the family' }),
-  JWT_ALGORITHM: Type.Union(HMAC_ALGORITHMS.map(a => Type.Literal(a))),
+  JWT_ALGORITHM: Type.Union(ALGORITHMS.map(a => Type.Literal(a))),
   JWT_SIGNING_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  JWT_VERIFYING_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  JWT_PREVIOUS_VERIFYING_KEYS: Type.Optional(Type.String({ minLength: 1 })),
   JWT_AUDIENCE: Type.Optional(Type.String()),
   JWT_ISSUER: Type.Optional(Type.String()),
   JWT_LEEWAY: Type.Integer({ minimum: 0, description: 'seconds' }),
@@ -97,9 +98,9 @@ export function redactUrl (url: string): string {
 }
 
 /** Values that must never be echoed back in an error message. */
-const SECRET_VARIABLES = new Set(['JWT_SIGNING_KEY'])
+const SECRET_VARIABLES = new Set(['JWT_SIGNING_KEY', 'JWT_PREVIOUS_VERIFYING_KEYS'])
 /** Variables whose value may instead be read from the file named by `<NAME>_FILE`. */
-const FILE_VARIABLES = ['JWT_SIGNING_KEY'] as const
+const FILE_VARIABLES = ['JWT_SIGNING_KEY', 'JWT_VERIFYING_KEY', 'JWT_PREVIOUS_VERIFYING_KEYS'] as const
 
 type RawEnv = Record<string, string | undefined>
 
@@ -166,6 +167,8 @@ export function loadConfig (rawEnv: RawEnv): Config {
     REFRESH_REUSE_INTERVAL: duration(env.REFRESH_REUSE_INTERVAL, 0),
     JWT_ALGORITHM: env.JWT_ALGORITHM ?? 'HS256',
     JWT_SIGNING_KEY: env.JWT_SIGNING_KEY,
+    JWT_VERIFYING_KEY: env.JWT_VERIFYING_KEY,
+    JWT_PREVIOUS_VERIFYING_KEYS: env.JWT_PREVIOUS_VERIFYING_KEYS,
     JWT_AUDIENCE: env.JWT_AUDIENCE,
     JWT_ISSUER: env.JWT_ISSUER,
     JWT_LEEWAY: duration(env.JWT_LEEWAY, 0),
@@ -209,14 +212,31 @@ export function checkConfig (config: Config): void {
   for (const [name, value] of [['USER_ID_CLAIM', config.USER_ID_CLAIM], ['TOKEN_TYPE_CLAIM', config.TOKEN_TYPE_CLAIM], ['JTI_CLAIM', config.JTI_CLAIM]]) {
     if (reserved.has(value)) throw new ConfigError(name, `must not be the registered claim ${JSON.stringify(value)}`)
   }
-  if (config.PRODUCTION) {
-    if (config.JWT_SIGNING_KEY === undefined) {
+  if (config.JWT_SIGNING_KEY === undefined) {
+    if (config.PRODUCTION) {
       throw new ConfigError('JWT_SIGNING_KEY', 'is required when NODE_ENV=production (or set JWT_SIGNING_KEY_FILE)')
     }
-    const minimum = HMAC_KEY_BYTES[config.JWT_ALGORITHM]
-    const length = Buffer.byteLength(config.JWT_SIGNING_KEY)
-    if (length < minimum) {
-      throw new ConfigError('JWT_SIGNING_KEY', `an ${config.JWT_ALGORITHM} key must be at least ${minimum} bytes when NODE_ENV=production (got ${length})`)
+    if (config.JWT_VERIFYING_KEY !== undefined) {
+      throw new ConfigError('JWT_VERIFYING_KEY', 'is set without JWT_SIGNING_KEY; set the signing key too')
     }
+    return
+  }
+  // The start-up key audit: the keys must fit the algorithm and each other (src/keys.ts).
+  try {
+    loadKeySet(keySettings(config, config.JWT_SIGNING_KEY))
+  } catch (err) {
+    if (err instanceof KeyError) throw new ConfigError(err.variable, err.message)
+    throw err
+  }
+}
+
+/** The key settings of a config, with the signing key to use (configured, or generated in development). */
+export function keySettings (config: Config, signingKey: string) {
+  return {
+    alg: config.JWT_ALGORITHM,
+    signingKey,
+    verifyingKey: config.JWT_VERIFYING_KEY,
+    previousKeys: config.JWT_PREVIOUS_VERIFYING_KEYS,
+    production: config.PRODUCTION
   }
 }

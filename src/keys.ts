@@ -264,3 +264,44 @@ export function generateKey (alg: Algorithm): { signingKey: string, verifyingKey
     kid: thumbprint(publicKey.export({ format: 'jwk' }))
   }
 }
+
+/** Verifies a token with one key; throws when it does not verify. */
+export type Verify<T> = (token: string) => T
+
+/**
+ * Chooses the key for a token among the configured ones only (RFC 8725 §3.10): by its `kid` when it
+ * has one (an unknown kid is refused, never fetched), else each configured key in turn. `jku`, `x5u`
+ * and `jwk` headers are never followed; tokens carrying them are refused by the token backend.
+ */
+export function keyedVerifier<T extends { header: Record<string, unknown> }> (keys: KeySet, verifierFor: (key: VerifyingKey) => Verify<T>): Verify<T> {
+  const current = verifierFor(keys.current)
+  if (keys.previous.length === 0) {
+    // One key: no choice to make, but a kid naming another key is still refused.
+    return (token) => {
+      const decoded = current(token)
+      const kid = decoded.header.kid
+      if (kid !== undefined && kid !== keys.current.kid) throw new Error('unknown kid')
+      return decoded
+    }
+  }
+  const byKid = new Map<string, Verify<T>>([[keys.current.kid, current]])
+  for (const key of keys.previous) byKid.set(key.kid, verifierFor(key))
+  const all = [...byKid.values()]
+  return (token) => {
+    const header = JSON.parse(Buffer.from(token.slice(0, token.indexOf('.')), 'base64url').toString('utf8')) as Record<string, unknown>
+    if (header.kid !== undefined) {
+      const verify = typeof header.kid === 'string' ? byKid.get(header.kid) : undefined
+      if (verify === undefined) throw new Error('unknown kid')
+      return verify(token)
+    }
+    let failure: unknown
+    for (const verify of all) {
+      try {
+        return verify(token)
+      } catch (err) {
+        failure = err
+      }
+    }
+    throw failure
+  }
+}

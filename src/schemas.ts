@@ -1,15 +1,15 @@
 // The wire contract: every body a client sends or receives; mirrors rest_framework_simplejwt/serializers.py
 import { Type, type Static } from '@sinclair/typebox'
+import { CHAR_FIELD_PATTERN } from './fields.js'
 
 /** DRF CharField limits that we also enforce; longer values are refused with 400 before any work. */
 export const USERNAME_MAX_LENGTH = 150
 export const PASSWORD_MAX_LENGTH = 4096
 
-// A DRF CharField: a string that is not blank once trimmed and holds no NUL. The error handler
-// explains a failure in DRF's words by looking at the value itself (see plugins/error-handler.ts).
-const NON_BLANK_WITHOUT_NUL = '^[^\\u0000]*\\S[^\\u0000]*$'
+// A DRF CharField: a string that is not blank once stripped and holds no NUL. The routes clean and
+// explain bodies in DRF's words first (src/fields.ts); the schema documents the same rules.
 const CharField = (description: string, options: { maxLength?: number, examples?: string[] } = {}) =>
-  Type.String({ minLength: 1, pattern: NON_BLANK_WITHOUT_NUL, description, ...options })
+  Type.String({ minLength: 1, pattern: CHAR_FIELD_PATTERN, description, ...options })
 
 const JWT_EXAMPLE = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjoxNzk1OTg4Nzg5LCJpYXQiOjE3OTU5ODg0ODksImp0aSI6IjE0ODhiN2JiMmZjNTQyN2NhOGNhMGUzNDk1YTIzZWIwIiwidXNlcl9pZCI6MX0.seMtHdrc9cSiRlfBainAd4XtBoizMwC0j2VZCS5PMNQ'
 export const TokenStringSchema = (description: string) => Type.String({ description, examples: [JWT_EXAMPLE] })

@@ -216,7 +216,11 @@ export function createTokenService ({ settings, sign, verify, now }: TokenServic
       throw new TokenError(TOKEN_MESSAGES.invalid)
     }
     // RFC 7515 §4.1.11: we understand no extension, so any `crit` must be refused (spec D6).
-    if (decoded.header.crit !== undefined) throw new TokenError(TOKEN_MESSAGES.invalid)
+    // Headers that point at keys are never followed: only configured keys verify (RFC 8725 §3.10).
+    const { header } = decoded
+    if (header.crit !== undefined || header.jku !== undefined || header.jwk !== undefined || header.x5u !== undefined || header.x5c !== undefined) {
+      throw new TokenError(TOKEN_MESSAGES.invalid)
+    }
     if (decoded.payload === null || typeof decoded.payload !== 'object' || Array.isArray(decoded.payload)) {
       throw new TokenError(TOKEN_MESSAGES.invalid)
     }

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto'
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -52,6 +53,8 @@ t.test('defaults: an empty environment gives simplejwt\'s settings', async t => 
     REFRESH_REUSE_INTERVAL: 0,
     JWT_ALGORITHM: 'HS256',
     JWT_SIGNING_KEY: undefined,
+    JWT_VERIFYING_KEY: undefined,
+    JWT_PREVIOUS_VERIFYING_KEYS: undefined,
     JWT_AUDIENCE: undefined,
     JWT_ISSUER: undefined,
     JWT_LEEWAY: 0,
@@ -111,6 +114,8 @@ t.test('every setting can be set', async t => {
     REFRESH_REUSE_INTERVAL: 10,
     JWT_ALGORITHM: 'HS512',
     JWT_SIGNING_KEY: KEY_64,
+    JWT_VERIFYING_KEY: undefined,
+    JWT_PREVIOUS_VERIFYING_KEYS: undefined,
     JWT_AUDIENCE: 'my-audience',
     JWT_ISSUER: 'my-issuer',
     JWT_LEEWAY: 30,
@@ -212,13 +217,13 @@ t.test('rotation flags: combinations that would do nothing are refused', async t
   t.equal(loadConfig({ ROTATE_REFRESH_TOKENS: 'true', BLACKLIST_AFTER_ROTATION: 'true', REFRESH_REUSE_DETECTION: 'false' }).REFRESH_REUSE_DETECTION, false)
 })
 
-t.test('JWT_ALGORITHM: HS256, HS384, HS512 only', async t => {
-  for (const alg of ['HS256', 'HS384', 'HS512'] as const) {
+t.test('JWT_ALGORITHM: every JOSE algorithm simplejwt offers, spelled exactly', async t => {
+  for (const alg of ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const) {
     t.equal(loadConfig({ JWT_ALGORITHM: alg }).JWT_ALGORITHM, alg)
   }
-  for (const bad of ['none', 'RS256', 'ES256', 'hs256', 'HS257', 'EdDSA']) {
+  for (const bad of ['none', 'None', 'hs256', 'HS257', 'RS1', 'ES256K', 'Ed25519', 'eddsa']) {
     const err = configError(t, { JWT_ALGORITHM: bad })
-    t.equal(err.message, `JWT_ALGORITHM: must be one of HS256, HS384, HS512 (got ${JSON.stringify(bad)})`)
+    t.equal(err.message, `JWT_ALGORITHM: must be one of HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA (got ${JSON.stringify(bad)})`)
     t.equal(err.variable, 'JWT_ALGORITHM')
   }
 })
@@ -369,11 +374,10 @@ t.test('an empty JWT_SIGNING_KEY_FILE is refused rather than taken for "no key"'
 })
 
 t.test('a PEM with literal \\n gets real newlines', async t => {
-  const pem = '-----BEGIN PRIVATE KEY-----\\nMIIBVQIBADANBgkqhkiG9w0BAQEFAASCAT8wggE7AgEAAkEA\\n-----END PRIVATE KEY-----'
-  t.equal(loadConfig({ JWT_SIGNING_KEY: pem }).JWT_SIGNING_KEY,
-    '-----BEGIN PRIVATE KEY-----\nMIIBVQIBADANBgkqhkiG9w0BAQEFAASCAT8wggE7AgEAAkEA\n-----END PRIVATE KEY-----')
-  t.equal(loadConfig({ JWT_SIGNING_KEY_FILE: await tempFile(`${pem}\n`) }).JWT_SIGNING_KEY,
-    '-----BEGIN PRIVATE KEY-----\nMIIBVQIBADANBgkqhkiG9w0BAQEFAASCAT8wggE7AgEAAkEA\n-----END PRIVATE KEY-----', 'from a file too')
+  const real = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString().trimEnd()
+  const pem = real.replaceAll('\n', '\\n')
+  t.equal(loadConfig({ JWT_ALGORITHM: 'EdDSA', JWT_SIGNING_KEY: pem }).JWT_SIGNING_KEY, real)
+  t.equal(loadConfig({ JWT_ALGORITHM: 'EdDSA', JWT_SIGNING_KEY_FILE: await tempFile(`${pem}\n`) }).JWT_SIGNING_KEY, real, 'from a file too')
   t.equal(loadConfig({ JWT_SIGNING_KEY: 'not\\na\\npem' }).JWT_SIGNING_KEY, 'not\\na\\npem', 'only PEM values are rewritten')
 })
 

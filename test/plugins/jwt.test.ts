@@ -74,7 +74,7 @@ t.test('a token signed with another key (TEST_KEY) is refused', async t => {
 
 t.test('storedSigningKey: the first writer wins, everybody reads the winner', async t => {
   const [row] = await storedKeys()
-  const keys = await Promise.all([storedSigningKey(first.db), storedSigningKey(second.db), storedSigningKey(first.db)])
+  const keys = await Promise.all([storedSigningKey(first.db, 'HS256'), storedSigningKey(second.db, 'HS256'), storedSigningKey(first.db, 'HS256')])
   t.strictSame(keys, [row.value, row.value, row.value])
   t.equal((await storedKeys()).length, 1)
 })

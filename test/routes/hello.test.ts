@@ -359,8 +359,13 @@ t.test('GET /api/hello/: an unknown crit header parameter is refused (spec D6)',
     assert401(t, await hello(`Bearer ${forge(claims, { header })}`), INVALID, JSON.stringify(header.crit))
   }
   // Other header parameters are ignored, as PyJWT does.
-  const kid = forge(claims, { header: { alg: 'HS256', typ: 'JWT', kid: 'k1' } })
-  assertHello(t, await hello(`Bearer ${kid}`), undefined, 'kid')
+  const other = forge(claims, { header: { alg: 'HS256', typ: 'JWT', 'x-note': 'k1' } })
+  assertHello(t, await hello(`Bearer ${other}`), undefined, 'an unknown non-critical parameter')
+  // A kid must name a configured key, and key-fetching headers are refused (RFC 8725 §3.10).
+  for (const header of [{ kid: 'k1' }, { jku: 'http://127.0.0.1:1/jwks.json' }, { x5u: 'http://127.0.0.1:1/cert.pem' }, { jwk: { kty: 'oct', k: 'AAAA' } }, { x5c: ['AAAA'] }]) {
+    const token = forge(claims, { header: { alg: 'HS256', typ: 'JWT', ...header } })
+    assert401(t, await hello(`Bearer ${token}`), INVALID, Object.keys(header)[0])
+  }
 })
 
 t.test('GET /api/hello/: odd exp, iat and nbf values are invalid, not a fault (spec D5)', async t => {
