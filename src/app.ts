@@ -14,6 +14,7 @@ import authenticate from '../plugins/authenticate.js'
 import tokenRoutes from '../routes/token.js'
 import helloRoutes from '../routes/hello.js'
 import revokeAllRoutes from '../routes/revoke-all.js'
+import jwksRoutes from '../routes/jwks.js'
 
 export interface AppOptions {
   config: Config
@@ -60,4 +61,5 @@ export default async function app (fastify: FastifyInstance, options: AppOptions
   await fastify.register(tokenRoutes, { prefix: '/api/token' })
   await fastify.register(revokeAllRoutes, { prefix: '/api/token/revoke-all' })
   await fastify.register(helloRoutes, { prefix: '/api/hello' })
+  await fastify.register(jwksRoutes)
 }

@@ -7,6 +7,7 @@ import type { Readable, Writable } from 'node:stream'
 import { ConfigError, loadConfig } from './config.js'
 import { DatabaseError, openDatabase, type Database } from './db/client.js'
 import { hashPassword } from './passwords.js'
+import { ALGORITHMS, generateKey, isAlgorithm, loadKeySet } from './keys.js'
 import { PASSWORD_MAX_LENGTH, USERNAME_MAX_LENGTH } from './schemas.js'
 import { createUsersRepository, DuplicateUsername } from '../plugins/users.js'
 import { createBlacklistRepository } from '../plugins/blacklist.js'
@@ -41,6 +42,8 @@ Commands:
   listusers                   list every user
   migrate                     apply pending database migrations
   flushexpiredtokens          delete expired outstanding and blacklisted tokens
+  keys generate --algorithm ALG
+                              print a new signing key (and its public key, kid and JWK)
 
 changepassword and "setactive USERNAME false" also revoke every token the user holds.
 
@@ -120,6 +123,25 @@ function table (rows: string[][]): string {
   return rows.map(row => row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()).join('\n') + '\n'
 }
 
+/** `keys generate --algorithm ALG`: a new key, printed in the forms the settings take. Needs no database. */
+function generateKeys (args: string[], algorithm: string | undefined, io: CliIo): number {
+  if (args[0] !== 'generate' || args.length !== 1) throw new CliError(`keys needs the subcommand generate\n${USAGE.trimEnd()}`, 2)
+  if (!isAlgorithm(algorithm)) throw new CliError(`--algorithm must be one of ${ALGORITHMS.join(', ')}`, 2)
+  const key = generateKey(algorithm)
+  const lines = [`# JWT_ALGORITHM=${algorithm}`, `# kid: ${key.kid}`]
+  if (key.verifyingKey === undefined) {
+    lines.push('# JWT_SIGNING_KEY (a shared secret: keep it secret):', key.signingKey)
+  } else {
+    const jwk = loadKeySet({ alg: algorithm, signingKey: key.signingKey, production: true }).current.jwk
+    lines.push(
+      '# JWT_SIGNING_KEY (private: keep it secret):', key.signingKey.trimEnd(),
+      '# JWT_VERIFYING_KEY (public; optional, derived from the signing key when unset):', key.verifyingKey.trimEnd(),
+      '# the public JWK, for JWT_PREVIOUS_VERIFYING_KEYS once this key is retired:', JSON.stringify(jwk))
+  }
+  io.stdout.write(lines.join('\n') + '\n')
+  return 0
+}
+
 /** Runs one command; returns the exit code. Never throws for the caller's mistakes. */
 export async function runCli (argv: string[], io: CliIo): Promise<number> {
   let database: Database | undefined
@@ -135,6 +157,7 @@ export async function runCli (argv: string[], io: CliIo): Promise<number> {
         superuser: { type: 'boolean' },
         inactive: { type: 'boolean' },
         'password-stdin': { type: 'boolean' },
+        algorithm: { type: 'string' },
         help: { type: 'boolean', short: 'h' }
       }
     })
@@ -143,6 +166,7 @@ export async function runCli (argv: string[], io: CliIo): Promise<number> {
       io.stdout.write(USAGE)
       return command === undefined && values.help !== true ? 2 : 0
     }
+    if (command === 'keys') return generateKeys(args, values.algorithm, io)
     if (!['createuser', 'changepassword', 'setactive', 'listusers', 'migrate', 'flushexpiredtokens'].includes(command)) {
       throw new CliError(`unknown command ${JSON.stringify(command)}\n${USAGE.trimEnd()}`, 2)
     }

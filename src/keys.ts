@@ -45,6 +45,9 @@ export class KeyError extends Error {
   }
 }
 
+/** A published public key: a JWK with its id, algorithm and use. */
+export type PublicJwk = JsonWebKey & { kty: string, kid: string, alg: string, use: 'sig' }
+
 /** One key that verifies tokens: the current one, or a retired one kept for rotation. */
 export interface VerifyingKey {
   kid: string
@@ -52,7 +55,7 @@ export interface VerifyingKey {
   /** What fast-jwt verifies with: an HMAC secret, or a public key in PEM. */
   key: string | Buffer
   /** The public JWK, for the JWKS document; undefined for HMAC secrets, which are never published. */
-  jwk?: JsonWebKey
+  jwk?: PublicJwk
 }
 
 /** Everything the token backend needs to sign and verify. */
@@ -107,7 +110,7 @@ function publicVerifyingKey (publicKey: KeyObject, alg: Algorithm, kid?: string)
     kid: kid ?? thumbprint(jwk),
     alg,
     key: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-    jwk: { ...jwk, kid: kid ?? thumbprint(jwk), alg, use: 'sig' }
+    jwk: { ...jwk, kty: jwk.kty as string, kid: kid ?? thumbprint(jwk), alg, use: 'sig' }
   }
 }
 
@@ -241,7 +244,7 @@ function privateKeyPem (pem: string): string {
 }
 
 /** The public JWKS document: current and retired public keys, never an HMAC secret. */
-export function jwks (keys: KeySet): { keys: JsonWebKey[] } {
+export function jwks (keys: KeySet): { keys: PublicJwk[] } {
   return { keys: [keys.current, ...keys.previous].flatMap(k => k.jwk === undefined ? [] : [k.jwk]) }
 }
 
