@@ -1,13 +1,16 @@
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { ApiError } from '../src/errors.js'
+import { ApiError, Throttled } from '../src/errors.js'
 import { cleanCharFields, type SerializerSchema } from '../src/fields.js'
 import { isMultipart, rawBody } from './http.js'
+import { isDatabaseUnavailable } from '../src/db/client.js'
 
 const MULTIPART_ERROR = /^(Multipart: |Unexpected end of (form|multipart data)|Malformed part header)/
 
 /** The only body a server fault ever gets: nothing about the fault itself. */
 export const SERVER_ERROR = { detail: 'A server error occurred.' }
+/** DRF's ServiceUnavailable: the database is away; the client may retry. */
+export const SERVICE_UNAVAILABLE = { detail: 'Service temporarily unavailable, try again later.' }
 
 function send (reply: FastifyReply, status: number, body: unknown) {
   // simplejwt's authenticate_header(): the first accepted scheme names the challenge.
@@ -19,6 +22,7 @@ function send (reply: FastifyReply, status: number, body: unknown) {
 // Registered first, so that it renders errors for every route registered after it.
 export default fp(async function errorHandlerPlugin (fastify: FastifyInstance) {
   fastify.setErrorHandler(function errorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+    if (error instanceof Throttled) reply.header('retry-after', String(error.retryAfter))
     if (error instanceof ApiError) return send(reply, error.statusCode, error.body)
 
     if (error.validation !== undefined) {
@@ -40,6 +44,12 @@ export default fp(async function errorHandlerPlugin (fastify: FastifyInstance) {
         return send(reply, 415, { detail: `Unsupported media type "${request.headers['content-type'] ?? ''}" in request.` })
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
         return send(reply, 413, { detail: 'Request body is too large.' })
+    }
+
+    if (isDatabaseUnavailable(error)) {
+      request.log.warn({ err: { message: error.message, code: (error.cause as { code?: string } | undefined)?.code ?? error.code } }, 'database unavailable')
+      reply.header('retry-after', '5')
+      return send(reply, 503, SERVICE_UNAVAILABLE)
     }
 
     const status = error.statusCode ?? 500

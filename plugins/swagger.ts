@@ -21,7 +21,8 @@ export default fp(async function swaggerPlugin (fastify: FastifyInstance) {
       tags: [
         { name: 'token', description: 'Obtain, refresh and verify JSON web tokens (simplejwt\'s views).' },
         { name: 'hello', description: 'The tutorial\'s protected resource.' },
-        { name: 'keys', description: 'Public keys for verifying tokens elsewhere.' }
+        { name: 'keys', description: 'Public keys for verifying tokens elsewhere.' },
+        { name: 'health', description: 'Liveness and readiness probes.' }
       ],
       components: {
         securitySchemes: {

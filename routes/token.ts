@@ -49,7 +49,7 @@ function presenterOf (request: FastifyRequest): Presenter {
 const blacklisted = () => new InvalidToken(TOKEN_MESSAGES.blacklisted)
 
 const tokenRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  const { tokens, users, blacklist, config } = fastify
+  const { tokens, users, blacklist, loginThrottle, config } = fastify
   const jtiOf = (claims: Claims) => claims[config.JTI_CLAIM] as string
   const expiresAt = (claims: Claims) => new Date((claims.exp as number) * 1000)
   fastify.addHook('preValidation', serializer)
@@ -99,17 +99,22 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       response: {
         200: { ...TokenPairSchema, description: 'A new refresh and access token.' },
         ...errors,
-        401: { ...TokenErrorSchema, description: 'Unknown user, wrong password or inactive user: the same answer for all three.' }
+        401: { ...TokenErrorSchema, description: 'Unknown user, wrong password or inactive user: the same answer for all three.' },
+        429: { ...DetailSchema, description: 'Too many failed logins for this username or from this client; `Retry-After` says when to try again.' }
       }
     }
   }, async (request) => {
     const { username, password } = request.body
+    // Spec D10: too many recent failures for this username or this client, and no hash is even tried.
+    await loginThrottle.check(username, request.ip)
     const user = await users.findByUsername(username)
     // Unknown, inactive and wrong-password logins cost the same hash and get the same answer.
     const matches = user === undefined ? await verifyDummyPassword(password) : await verifyPassword(user.password, password)
     if (user === undefined || !matches || !user.isActive) {
+      await loginThrottle.failed(username, request.ip)
       throw new AuthenticationFailed('No active account found with the given credentials')
     }
+    await loginThrottle.succeeded(username)
     const { refresh, access, refreshClaims } = tokens.obtainPair(user.id)
     // A login starts a family: its first token's jti names it, and every rotation inherits it.
     const jti = jtiOf(refreshClaims)

@@ -1,4 +1,6 @@
 // The application as one plugin: registration order = dependency order = URL map (simplejwt's urls.py)
+import { STATUS_CODES } from 'node:http'
+import type { Duplex } from 'node:stream'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import type { Config } from './config.js'
 import type { Database } from './db/client.js'
@@ -10,11 +12,13 @@ import db from '../plugins/db.js'
 import jwt from '../plugins/jwt.js'
 import users from '../plugins/users.js'
 import blacklist from '../plugins/blacklist.js'
+import throttle from '../plugins/throttle.js'
 import authenticate from '../plugins/authenticate.js'
 import tokenRoutes from '../routes/token.js'
 import helloRoutes from '../routes/hello.js'
 import revokeAllRoutes from '../routes/revoke-all.js'
 import jwksRoutes from '../routes/jwks.js'
+import healthRoutes from '../routes/health.js'
 
 export interface AppOptions {
   config: Config
@@ -26,6 +30,20 @@ export interface AppOptions {
 
 /** Request bodies larger than this are refused with 413 before they are parsed. */
 export const BODY_LIMIT = 64 * 1024
+
+/** Requests Node rejects before Fastify sees them (oversized headers, garbage) still get JSON. */
+function clientErrorHandler (err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed || !socket.writable) return
+  const [status, detail] = err.code === 'HPE_HEADER_OVERFLOW'
+    ? [431, 'Request header fields too large.']
+    : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request timed out.'] : [400, 'Bad request.']
+  const body = JSON.stringify({ detail })
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+}
+
+function hopsTrusted (hops: number) {
+  return (_address: string, hop: number) => hop < hops
+}
 
 /** Server options shared by src/server.ts and the tests, so both validate and route identically. */
 export function serverOptions (config: Config): FastifyServerOptions {
@@ -42,7 +60,10 @@ export function serverOptions (config: Config): FastifyServerOptions {
     routerOptions: { ignoreTrailingSlash: true },
     // No type coercion: DRF says "Not a valid string." to `true` and "may not be null." to `null`.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: true, useDefaults: true, allErrors: false } },
+    // A number trusts that many proxy hops in X-Forwarded-For; the client IP keys login throttling.
+    trustProxy: typeof config.TRUST_PROXY === 'number' ? hopsTrusted(config.TRUST_PROXY) : config.TRUST_PROXY,
     return503OnClosing: true,
+    clientErrorHandler,
     forceCloseConnections: 'idle'
   }
 }
@@ -56,10 +77,12 @@ export default async function app (fastify: FastifyInstance, options: AppOptions
   await fastify.register(jwt)
   await fastify.register(users)
   await fastify.register(blacklist)
+  await fastify.register(throttle)
   await fastify.register(authenticate)
 
   await fastify.register(tokenRoutes, { prefix: '/api/token' })
   await fastify.register(revokeAllRoutes, { prefix: '/api/token/revoke-all' })
   await fastify.register(helloRoutes, { prefix: '/api/hello' })
   await fastify.register(jwksRoutes)
+  await fastify.register(healthRoutes, { prefix: '/health' })
 }

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
-import { ALGORITHMS, KeyError, loadKeySet } from './keys.js'
+import { ALGORITHMS, KeyError, loadKeySet, parsePreviousKeys } from './keys.js'
 
 /** A configuration problem, reported as one line naming the variable. */
 export class ConfigError extends Error {
@@ -27,6 +27,7 @@ export function parseDuration (text: string): number | undefined {
 const Duration = (description: string) => Type.String({ pattern: '^\\s*\\d{1,9}[smhd]?\\s*$', description })
 const Flag = (description: string) => Type.String({ pattern: '^(true|false|1|0)$', description })
 const ClaimName = (description: string) => Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,63}$', description })
+const Rate = (description: string) => Type.String({ pattern: '^(off|[1-9]\\d{0,5}/[1-9]\\d{0,8}[smhd]?)$', description })
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
 /**
@@ -52,6 +53,10 @@ export const EnvSchema = Type.Object({
   USER_ID_CLAIM: Type.Optional(ClaimName('a claim name (letters, digits, underscore)')),
   TOKEN_TYPE_CLAIM: Type.Optional(ClaimName('a claim name (letters, digits, underscore)')),
   JTI_CLAIM: Type.Optional(ClaimName('a claim name (letters, digits, underscore)')),
+  LOGIN_THROTTLE_USERNAME: Type.Optional(Rate('failures per window such as 10/1m, or off')),
+  LOGIN_THROTTLE_IP: Type.Optional(Rate('failures per window such as 100/1m, or off')),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://.+', description: 'a redis:// or rediss:// URL' })),
+  TRUST_PROXY: Type.Optional(Type.String({ pattern: '^(true|false|\\d{1,2})$', description: 'true, false or a number of proxy hops' })),
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^(postgres|postgresql)://.+|^memory://$', description: 'a postgres:// or postgresql:// URL, or memory://' })),
   DATA_DIR: Type.Optional(Type.String({ minLength: 1, description: 'a directory path' })),
   MIGRATE_ON_START: Type.Optional(Flag('true, false, 1 or 0')),
@@ -61,6 +66,18 @@ export const EnvSchema = Type.Object({
   NODE_ENV: Type.Optional(Type.String())
 })
 export type Env = Static<typeof EnvSchema>
+
+/** At most `failures` failed logins per `seconds`, per key. */
+export const RateLimitSchema = Type.Object({ failures: Type.Integer({ minimum: 1 }), seconds: Type.Integer({ minimum: 1 }) })
+export type RateLimit = Static<typeof RateLimitSchema>
+
+/** A rate written `10/1m`; null for `off`. */
+function parseRate (text: string | undefined, fallback: RateLimit): RateLimit | null {
+  if (text === undefined) return fallback
+  if (text === 'off') return null
+  const [failures, window] = text.split('/')
+  return { failures: Number(failures), seconds: parseDuration(window) as number }
+}
 
 /** The validated settings every part of the app receives; names are simplejwt's where it has one. */
 export const ConfigSchema = Type.Object({
@@ -82,6 +99,10 @@ export const ConfigSchema = Type.Object({
   USER_ID_CLAIM: Type.String(),
   TOKEN_TYPE_CLAIM: Type.String(),
   JTI_CLAIM: Type.String(),
+  LOGIN_THROTTLE_USERNAME: Type.Union([RateLimitSchema, Type.Null()]),
+  LOGIN_THROTTLE_IP: Type.Union([RateLimitSchema, Type.Null()]),
+  REDIS_URL: Type.Optional(Type.String()),
+  TRUST_PROXY: Type.Union([Type.Boolean(), Type.Integer({ minimum: 0 })]),
   DATABASE_URL: Type.Optional(Type.String()),
   DATA_DIR: Type.String(),
   MIGRATE_ON_START: Type.Boolean(),
@@ -132,7 +153,7 @@ function firstProblem (env: Env): ConfigError | undefined {
   if (error === undefined) return undefined
   const name = error.path.slice(1)
   const schema = (EnvSchema.properties as Record<string, TSchema>)[name]
-  const shown = name === 'DATABASE_URL' && typeof error.value === 'string' ? redactUrl(error.value) : error.value
+  const shown = (name === 'DATABASE_URL' || name === 'REDIS_URL') && typeof error.value === 'string' ? redactUrl(error.value) : error.value
   const got = SECRET_VARIABLES.has(name) ? '' : ` (got ${JSON.stringify(shown)})`
   return new ConfigError(name, `must be ${schema?.description ?? 'valid'}${got}`)
 }
@@ -176,6 +197,10 @@ export function loadConfig (rawEnv: RawEnv): Config {
     USER_ID_CLAIM: env.USER_ID_CLAIM ?? 'user_id',
     TOKEN_TYPE_CLAIM: env.TOKEN_TYPE_CLAIM ?? 'token_type',
     JTI_CLAIM: env.JTI_CLAIM ?? 'jti',
+    LOGIN_THROTTLE_USERNAME: parseRate(env.LOGIN_THROTTLE_USERNAME, { failures: 10, seconds: 60 }),
+    LOGIN_THROTTLE_IP: parseRate(env.LOGIN_THROTTLE_IP, { failures: 100, seconds: 60 }),
+    REDIS_URL: env.REDIS_URL,
+    TRUST_PROXY: env.TRUST_PROXY === undefined || env.TRUST_PROXY === 'false' ? false : env.TRUST_PROXY === 'true' ? true : Number(env.TRUST_PROXY),
     DATABASE_URL: env.DATABASE_URL,
     DATA_DIR: env.DATA_DIR ?? './.data',
     MIGRATE_ON_START: flag(env.MIGRATE_ON_START, true),
@@ -219,11 +244,12 @@ export function checkConfig (config: Config): void {
     if (config.JWT_VERIFYING_KEY !== undefined) {
       throw new ConfigError('JWT_VERIFYING_KEY', 'is set without JWT_SIGNING_KEY; set the signing key too')
     }
-    return
   }
-  // The start-up key audit: the keys must fit the algorithm and each other (src/keys.ts).
+  // The start-up key audit: the keys must fit the algorithm and each other (src/keys.ts). Without a
+  // signing key (development: one is generated later) the retired keys are still checked now.
   try {
-    loadKeySet(keySettings(config, config.JWT_SIGNING_KEY))
+    if (config.JWT_SIGNING_KEY !== undefined) loadKeySet(keySettings(config, config.JWT_SIGNING_KEY))
+    else if (config.JWT_PREVIOUS_VERIFYING_KEYS !== undefined) parsePreviousKeys(config.JWT_PREVIOUS_VERIFYING_KEYS, config.PRODUCTION)
   } catch (err) {
     if (err instanceof KeyError) throw new ConfigError(err.variable, err.message)
     throw err

@@ -92,10 +92,14 @@ export function hmacKid (secret: string | Buffer): string {
 function checkKeyFits (key: KeyObject, alg: Algorithm, variable: string): void {
   const want = KEY_TYPES[alg]
   const type = key.asymmetricKeyType
-  if (type !== want.type && !(want.type === 'rsa' && type === 'rsa-pss' && alg.startsWith('PS'))) {
-    throw new KeyError(variable, `a ${type ?? key.type} key does not fit ${alg}, which needs ${want.type === 'ec' ? `an EC key on ${want.jwkCurve}` : `an ${want.type.toUpperCase()} key`}`)
-  }
+  // RSA-PSS-only keys (id-RSASSA-PSS) cannot be published as JWKs here: ask for a plain RSA key.
+  if (type === 'rsa-pss') throw new KeyError(variable, 'is an RSA-PSS-only key; use a plain RSA key (PKCS#8 "PRIVATE KEY" / SPKI "PUBLIC KEY"), which PS* algorithms accept')
   const details = key.asymmetricKeyDetails ?? {}
+  if (type !== want.type) {
+    const actual: Record<string, string> = { rsa: 'an RSA key', ec: `an EC key on ${details.namedCurve ?? 'an unknown curve'}`, ed25519: 'an Ed25519 key' }
+    const needed: Record<string, string> = { rsa: 'an RSA key', ec: `an EC key on ${want.jwkCurve}`, ed25519: 'an Ed25519 key', secret: 'a shared secret (an "oct" key)' }
+    throw new KeyError(variable, `${actual[type ?? ''] ?? `a ${type ?? key.type} key`} does not fit ${alg}, which needs ${needed[want.type]}`)
+  }
   if (want.curve !== undefined && details.namedCurve !== want.curve) {
     throw new KeyError(variable, `an EC key on ${details.namedCurve ?? 'an unknown curve'} does not fit ${alg}, which needs ${want.jwkCurve}`)
   }
@@ -132,8 +136,12 @@ function keysMatch (privateKey: KeyObject, publicKey: KeyObject, alg: Algorithm)
   const { hash, pss } = SIGNATURE_ALGORITHMS[alg]
   const message = Buffer.from('fastify-simplejwt key check')
   const options = pss === true ? { padding: 6, saltLength: 32 } : {}
-  const signature = cryptoSign(hash, message, { key: privateKey, ...options })
-  return cryptoVerify(hash, message, { key: publicKey, ...options }, signature)
+  try {
+    const signature = cryptoSign(hash, message, { key: privateKey, ...options })
+    return cryptoVerify(hash, message, { key: publicKey, ...options }, signature)
+  } catch {
+    return false
+  }
 }
 
 function parsePrivateKey (pem: string, variable: string): KeyObject {
@@ -154,8 +162,8 @@ function parsePublicKey (pem: string, variable: string): KeyObject {
   }
 }
 
-/** Retired keys from a JWKS document (`{"keys":[…]}`), each with its `alg`. */
-function parsePreviousKeys (text: string, variable: string): VerifyingKey[] {
+/** Retired keys from a JWKS document (`{"keys":[…]}`), each with its `alg`; weak secrets refused in production. */
+export function parsePreviousKeys (text: string, production: boolean, variable = 'JWT_PREVIOUS_VERIFYING_KEYS'): VerifyingKey[] {
   let document: unknown
   try {
     document = JSON.parse(text)
@@ -172,6 +180,10 @@ function parsePreviousKeys (text: string, variable: string): VerifyingKey[] {
     if (jwk.kty === 'oct') {
       if (!isHmac(jwk.alg) || typeof jwk.k !== 'string') throw new KeyError(variable, `${where}: an "oct" key needs an HS* "alg" and a "k"`)
       const secret = Buffer.from(jwk.k, 'base64url')
+      // A retired secret verifies tokens like the current one: the same strength rule applies.
+      if (production && secret.length < HMAC_KEY_BYTES[jwk.alg]) {
+        throw new KeyError(variable, `${where}: an ${jwk.alg} secret must be at least ${HMAC_KEY_BYTES[jwk.alg]} bytes when NODE_ENV=production (got ${secret.length})`)
+      }
       return { kid: kid ?? hmacKid(secret), alg: jwk.alg, key: secret }
     }
     let publicKey: KeyObject
@@ -182,7 +194,11 @@ function parsePreviousKeys (text: string, variable: string): VerifyingKey[] {
     } catch {
       throw new KeyError(variable, `${where} is not a usable public JWK`)
     }
-    checkKeyFits(publicKey, jwk.alg, `${variable} (${where})`)
+    try {
+      checkKeyFits(publicKey, jwk.alg, variable)
+    } catch (err) {
+      throw new KeyError(variable, `${where}: ${(err as Error).message}`)
+    }
     return publicVerifyingKey(publicKey, jwk.alg, kid)
   })
 }
@@ -205,7 +221,7 @@ export interface KeySettings {
  */
 export function loadKeySet (settings: KeySettings): KeySet {
   const { alg, signingKey } = settings
-  const previous = settings.previousKeys === undefined ? [] : parsePreviousKeys(settings.previousKeys, 'JWT_PREVIOUS_VERIFYING_KEYS')
+  const previous = settings.previousKeys === undefined ? [] : parsePreviousKeys(settings.previousKeys, settings.production)
   let current: VerifyingKey
   if (isHmac(alg)) {
     if (signingKey.includes('-----BEGIN')) {
@@ -223,6 +239,7 @@ export function loadKeySet (settings: KeySettings): KeySet {
     const privateKey = parsePrivateKey(signingKey, 'JWT_SIGNING_KEY')
     checkKeyFits(privateKey, alg, 'JWT_SIGNING_KEY')
     const publicKey = settings.verifyingKey === undefined ? createPublicKey(privateKey) : parsePublicKey(settings.verifyingKey, 'JWT_VERIFYING_KEY')
+    checkKeyFits(publicKey, alg, 'JWT_VERIFYING_KEY')
     if (!keysMatch(privateKey, publicKey, alg)) {
       throw new KeyError('JWT_VERIFYING_KEY', 'does not match JWT_SIGNING_KEY: it cannot verify what the signing key signs')
     }

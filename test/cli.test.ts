@@ -29,6 +29,8 @@ Commands:
   listusers                   list every user
   migrate                     apply pending database migrations
   flushexpiredtokens          delete expired outstanding and blacklisted tokens
+  keys generate --algorithm ALG
+                              print a new signing key (and its public key, kid and JWK)
 
 changepassword and "setactive USERNAME false" also revoke every token the user holds.
 

@@ -62,6 +62,10 @@ t.test('defaults: an empty environment gives simplejwt\'s settings', async t => 
     USER_ID_CLAIM: 'user_id',
     TOKEN_TYPE_CLAIM: 'token_type',
     JTI_CLAIM: 'jti',
+    LOGIN_THROTTLE_USERNAME: { failures: 10, seconds: 60 },
+    LOGIN_THROTTLE_IP: { failures: 100, seconds: 60 },
+    REDIS_URL: undefined,
+    TRUST_PROXY: false,
     DATABASE_URL: undefined,
     DATA_DIR: './.data',
     MIGRATE_ON_START: true,
@@ -96,6 +100,10 @@ t.test('every setting can be set', async t => {
     USER_ID_CLAIM: 'uid',
     TOKEN_TYPE_CLAIM: 'kind',
     JTI_CLAIM: 'token_id',
+    LOGIN_THROTTLE_USERNAME: '5/30s',
+    LOGIN_THROTTLE_IP: 'off',
+    REDIS_URL: 'redis://:pw@cache.example:6379/2',
+    TRUST_PROXY: '2',
     DATABASE_URL: 'postgres://user:pw@db.example:5432/auth',
     DATA_DIR: '/var/lib/fsj',
     MIGRATE_ON_START: 'false',
@@ -123,6 +131,10 @@ t.test('every setting can be set', async t => {
     USER_ID_CLAIM: 'uid',
     TOKEN_TYPE_CLAIM: 'kind',
     JTI_CLAIM: 'token_id',
+    LOGIN_THROTTLE_USERNAME: { failures: 5, seconds: 30 },
+    LOGIN_THROTTLE_IP: null,
+    REDIS_URL: 'redis://:pw@cache.example:6379/2',
+    TRUST_PROXY: 2,
     DATABASE_URL: 'postgres://user:pw@db.example:5432/auth',
     DATA_DIR: '/var/lib/fsj',
     MIGRATE_ON_START: false,
@@ -450,4 +462,17 @@ t.test('checkConfig on configs assembled in code', async t => {
     t.equal(err.variable, variable, JSON.stringify(overrides))
     t.equal(err.message, message)
   }
+})
+
+t.test('login throttling, Redis and proxies: rates, off, and bad values', async t => {
+  t.same(loadConfig({ LOGIN_THROTTLE_USERNAME: '3/1h' }).LOGIN_THROTTLE_USERNAME, { failures: 3, seconds: 3600 })
+  t.equal(loadConfig({ LOGIN_THROTTLE_IP: 'off' }).LOGIN_THROTTLE_IP, null)
+  t.equal(loadConfig({ TRUST_PROXY: 'true' }).TRUST_PROXY, true)
+  for (const bad of ['10', '0/1m', '10/0', 'ten/1m', '10/1w', 'on']) {
+    t.equal(configError(t, { LOGIN_THROTTLE_USERNAME: bad }).variable, 'LOGIN_THROTTLE_USERNAME', bad)
+  }
+  t.equal(configError(t, { TRUST_PROXY: 'yes' }).variable, 'TRUST_PROXY')
+  const redis = configError(t, { REDIS_URL: 'http://:hunter2@cache:6379' })
+  t.equal(redis.variable, 'REDIS_URL')
+  t.notMatch(redis.message, 'hunter2', 'the password is hidden')
 })

@@ -26,9 +26,15 @@ export class Clock {
   get seconds (): number { return Math.floor(this.ms / 1000) }
 }
 
-/** The settings tests run with: the defaults, a fixed key, silent logs, plus any override. */
+/**
+ * The settings tests run with: the defaults, a fixed key, silent logs, plus any override. Login
+ * throttling is off unless a test turns it on: files log in with wrong passwords on purpose.
+ */
 export function testConfig (overrides: Partial<Config> = {}): Config {
-  return { ...loadConfig({ JWT_SIGNING_KEY: TEST_KEY, LOG_LEVEL: 'silent', MIGRATE_ON_START: 'false' }), ...overrides }
+  return {
+    ...loadConfig({ JWT_SIGNING_KEY: TEST_KEY, LOG_LEVEL: 'silent', MIGRATE_ON_START: 'false', LOGIN_THROTTLE_USERNAME: 'off', LOGIN_THROTTLE_IP: 'off' }),
+    ...overrides
+  }
 }
 
 /** A database of this test file's own (PGlite, or PostgreSQL when TEST_DATABASE_URL is set). */

@@ -34,6 +34,21 @@ export class DatabaseError extends Error {
   }
 }
 
+/** SQLSTATE classes and driver codes that mean "the database cannot be reached now", not "bad query". */
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
+  'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED',
+  '57P01', '57P02', '57P03', '53300'
+])
+
+/** True when an error (as Drizzle wraps it, or raw) says the database is unreachable or shutting down. */
+export function isDatabaseUnavailable (err: unknown): boolean {
+  for (let e = err as { code?: unknown, cause?: unknown } | undefined, depth = 0; e != null && depth < 5; e = e.cause as typeof e, depth++) {
+    if (typeof e.code === 'string' && (UNAVAILABLE_CODES.has(e.code) || e.code.startsWith('08'))) return true
+  }
+  return false
+}
+
 // Arbitrary, fixed: every instance of this service contends for the same lock while migrating.
 const MIGRATION_LOCK = 7_302_211_582
 const casing = 'snake_case'
@@ -64,7 +79,8 @@ async function openPostgres (url: string): Promise<Database> {
   const { default: postgres } = await import('postgres')
   const { drizzle } = await import('drizzle-orm/postgres-js')
   const { migrate } = await import('drizzle-orm/postgres-js/migrator')
-  const sql = postgres(url, { onnotice: () => {}, connect_timeout: 10, max: 10 })
+  // A short connect timeout: while the database is down, requests fail within seconds instead of hanging.
+  const sql = postgres(url, { onnotice: () => {}, connect_timeout: 2, max: 10 })
   try {
     await sql`select 1`
   } catch (err) {
