@@ -18,7 +18,7 @@ const WHITESPACE = /[ \t\n\r\v\f]+/
 
 // Mirrors rest_framework_simplejwt/authentication.py: get_header → get_raw_token → get_validated_token → get_user.
 export default fp(async function authenticatePlugin (fastify: FastifyInstance) {
-  const { tokens, users } = fastify
+  const { tokens, userCache } = fastify
   const headerTypes = new Set(fastify.config.AUTH_HEADER_TYPES)
 
   fastify.decorate('authenticate', async function authenticate (request: FastifyRequest) {
@@ -43,7 +43,8 @@ export default fp(async function authenticatePlugin (fastify: FastifyInstance) {
 
     const userId = tokens.userId(raw, claims)
     if (userId === undefined) throw new InvalidToken(TOKEN_MESSAGES.noUser)
-    const user = await users.findById(userId)
+    // From memory in steady state: no database round trip per request (plugins/user-cache.ts).
+    const user = await userCache.get(userId)
     if (user === undefined) throw new AuthenticationFailed('User not found', 'user_not_found')
     if (!user.isActive) throw new AuthenticationFailed('User is inactive', 'user_inactive')
     // Revocation without a per-request blacklist lookup: the user row already carries the cut-off.
@@ -64,4 +65,4 @@ export default fp(async function authenticatePlugin (fastify: FastifyInstance) {
       claims
     }
   })
-}, { name: 'authenticate', dependencies: ['jwt', 'users'] })
+}, { name: 'authenticate', dependencies: ['jwt', 'user-cache'] })

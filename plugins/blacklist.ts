@@ -75,7 +75,7 @@ async function deleteExpired (db: Db, table: PgTable, key: PgColumn, expiresAt: 
  * them (rest_framework_simplejwt/token_blacklist). Every decision that must be race-free is one
  * statement whose unique key settles the race.
  */
-export function createBlacklistRepository (db: Db) {
+export function createBlacklistRepository (db: Db, userChanged: (id: number) => void = () => {}) {
   return {
     /** Records a newly minted refresh token (OutstandingToken). */
     async outstand (token: RefreshRecord): Promise<void> {
@@ -137,6 +137,7 @@ export function createBlacklistRepository (db: Db) {
         await tx.update(users).set({ tokensValidAfter: cutoff }).where(eq(users.id, userId))
         await blacklistOutstanding(tx, and(eq(outstandingTokens.userId, userId), gt(outstandingTokens.expiresAt, cutoff)), 'revoke_all', cutoff)
       })
+      userChanged(userId)
     },
 
     /**
@@ -164,5 +165,5 @@ export function createBlacklistRepository (db: Db) {
 export type BlacklistRepository = ReturnType<typeof createBlacklistRepository>
 
 export default fp(async function blacklistPlugin (fastify: FastifyInstance) {
-  fastify.decorate('blacklist', createBlacklistRepository(fastify.db))
-}, { name: 'blacklist', dependencies: ['db'] })
+  fastify.decorate('blacklist', createBlacklistRepository(fastify.db, (id) => fastify.userChanges.emit('change', id)))
+}, { name: 'blacklist', dependencies: ['db', 'users'] })

@@ -51,6 +51,8 @@ export async function storedSigningKey (db: Db, alg: Algorithm): Promise<string>
 
 // Time-based claims are checked by src/tokens.ts against the injected clock, with simplejwt's
 // semantics and messages; fast-jwt checks the format, the pinned algorithm and the signature.
+// Verified tokens are remembered by the token backend itself (src/tokens.ts), which also keeps the
+// results of its own format checks; fast-jwt's cache would only duplicate it.
 const VERIFY_OPTIONS = { complete: true, ignoreExpiration: true, ignoreNotBefore: true } as const
 
 export default fp(async function jwtPlugin (fastify: FastifyInstance) {

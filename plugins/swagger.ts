@@ -15,11 +15,20 @@ export default fp(async function swaggerPlugin (fastify: FastifyInstance) {
       openapi: '3.0.3',
       info: {
         title: 'fastify-simplejwt',
-        description: 'JSON Web Token authentication that speaks djangorestframework-simplejwt\'s wire format.',
-        version: '0.1.0'
+        description: [
+          'JSON Web Token authentication that speaks djangorestframework-simplejwt\'s wire format: the same URLs, bodies, status codes and claims.',
+          '',
+          'To try it here: **POST /api/token/** with a username and password ("Try it out", then "Execute"), copy the `access` token, paste it into **Authorize**, then **GET /api/hello/**.',
+          '',
+          'Every error is JSON in Django REST framework\'s shapes: `{"detail", "code"?}` for 401s, `{"field": ["message"]}` for 400s; every 401 carries `WWW-Authenticate: Bearer realm="api"`. Every path also answers without its trailing slash.'
+        ].join('\n'),
+        version: '0.1.0',
+        license: { name: 'MIT', url: 'https://opensource.org/licenses/MIT' }
       },
+      // Relative: the service that serves this document, whatever its host and port.
+      servers: [{ url: '/', description: 'This service' }],
       tags: [
-        { name: 'token', description: 'Obtain, refresh and verify JSON web tokens (simplejwt\'s views).' },
+        { name: 'token', description: 'Obtain, refresh, verify, blacklist and revoke JSON web tokens (simplejwt\'s views, plus revoke-all).' },
         { name: 'hello', description: 'The tutorial\'s protected resource.' },
         { name: 'keys', description: 'Public keys for verifying tokens elsewhere.' },
         { name: 'health', description: 'Liveness and readiness probes.' }

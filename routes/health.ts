@@ -3,34 +3,37 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { sql } from 'drizzle-orm'
 import { ApiError } from '../src/errors.js'
-import { DetailSchema } from '../src/schemas.js'
+import { documented, ServiceUnavailableResponse } from '../src/schemas.js'
 import { SERVICE_UNAVAILABLE } from '../plugins/error-handler.js'
 
 /** Readiness waits this long for the database before saying it is unavailable. */
 export const READY_TIMEOUT_MS = 1500
 
-const StatusSchema = Type.Object({ status: Type.String({ examples: ['ok'] }) })
+const StatusSchema = Type.Object({ status: Type.String({ description: 'Always `ok`.', examples: ['ok'] }) })
+const OK_EXAMPLES = { ok: { summary: 'Up', value: { status: 'ok' } } }
 
 const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get('/live', {
     schema: {
-      operationId: 'live',
+      operationId: 'checkLiveness',
       summary: 'Liveness',
       description: 'The process is up and serving. Never touches the database.',
       tags: ['health'],
-      response: { 200: { ...StatusSchema, description: 'Alive.' } }
+      security: [],
+      response: { 200: documented(StatusSchema, 'Alive.', OK_EXAMPLES) }
     }
   }, async () => ({ status: 'ok' }))
 
   fastify.get('/ready', {
     schema: {
-      operationId: 'ready',
+      operationId: 'checkReadiness',
       summary: 'Readiness',
       description: 'The service can answer token requests: its database answers within 1.5 s.',
       tags: ['health'],
+      security: [],
       response: {
-        200: { ...StatusSchema, description: 'Ready.' },
-        503: { ...DetailSchema, description: 'The database does not answer; route traffic elsewhere.' }
+        200: documented(StatusSchema, 'Ready.', OK_EXAMPLES),
+        503: ServiceUnavailableResponse
       }
     }
   }, async () => {

@@ -1,6 +1,6 @@
 // The tutorial's protected view: HelloView with IsAuthenticated
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { HelloSchema, TokenErrorSchema } from '../src/schemas.js'
+import { authenticationErrorResponse, documented, HelloSchema, ServiceUnavailableResponse } from '../src/schemas.js'
 
 const helloRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   // Encapsulated: this guard applies to the routes of this plugin only, never to the token routes.
@@ -16,8 +16,11 @@ const helloRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       tags: ['hello'],
       security: [{ bearerAuth: [] }],
       response: {
-        200: { ...HelloSchema, description: 'The greeting.' },
-        401: { ...TokenErrorSchema, description: 'No credentials, a malformed header, an invalid or expired token, or an unknown or inactive user.' }
+        200: documented(HelloSchema, 'The greeting.', {
+          greeting: { summary: 'spiderman is Peter Parker', value: { msg: 'Hello Peter Parker' } }
+        }),
+        401: authenticationErrorResponse('No credentials, a malformed header, an invalid, expired or revoked token, or an unknown or inactive user.'),
+        503: ServiceUnavailableResponse
       }
     }
   }, async (request) => {

@@ -1,6 +1,6 @@
 // "Log out everywhere": revokes every token of the authenticated user (not in simplejwt)
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { EmptySchema, TokenErrorSchema } from '../src/schemas.js'
+import { authenticationErrorResponse, documented, EMPTY_EXAMPLES, EmptySchema, ServiceUnavailableResponse } from '../src/schemas.js'
 
 const revokeAllRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   // Encapsulated guard, as on hello: only this route needs an access token.
@@ -16,8 +16,9 @@ const revokeAllRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       tags: ['token'],
       security: [{ bearerAuth: [] }],
       response: {
-        200: { ...EmptySchema, description: 'Every earlier token of the user is revoked.' },
-        401: { ...TokenErrorSchema, description: 'No credentials, or an invalid, expired or already revoked access token.' }
+        200: documented(EmptySchema, 'Every earlier token of the user is revoked.', EMPTY_EXAMPLES),
+        401: authenticationErrorResponse('No credentials, or an invalid, expired or already revoked access token.'),
+        503: ServiceUnavailableResponse
       }
     }
   }, async (request) => {

@@ -4,21 +4,15 @@ import type { FastifyRequest } from 'fastify'
 import { AuthenticationFailed, InvalidToken, TokenError, TOKEN_MESSAGES, ValidationError } from '../src/errors.js'
 import { cleanCharFields, type SerializerSchema } from '../src/fields.js'
 import { rawBody } from '../plugins/http.js'
-import { verifyDummyPassword, verifyPassword } from '../src/passwords.js'
+import { hashPassword, needsRehash, verifyDummyPassword, verifyPassword } from '../src/passwords.js'
 import { issuedBefore, type Claims } from '../src/tokens.js'
 import type { Presenter, TokenStatus } from '../plugins/blacklist.js'
 import {
-  BODY_CONTENT_TYPES, DetailSchema, EmptySchema, FieldErrorsSchema, TokenBlacklistBodySchema, TokenErrorSchema,
-  TokenObtainPairBodySchema, TokenPairSchema, TokenRefreshBodySchema, TokenRefreshResponseSchema,
-  TokenVerifyBodySchema
+  ACCESS_EXAMPLE, BODY_CONTENT_TYPES, bodyErrorResponses, DetailSchema, documented, EMPTY_EXAMPLES, EmptySchema,
+  NEXT_ACCESS_EXAMPLE, NEXT_REFRESH_EXAMPLE, REFRESH_EXAMPLE, RETRY_AFTER, ServiceUnavailableResponse,
+  TokenBlacklistBodySchema, TokenErrorSchema, tokenErrorResponse, TokenObtainPairBodySchema, TokenPairSchema,
+  TokenRefreshBodySchema, TokenRefreshResponseSchema, TokenVerifyBodySchema, WWW_AUTHENTICATE
 } from '../src/schemas.js'
-import { Type } from '@sinclair/typebox'
-
-const errors = {
-  400: Type.Union([FieldErrorsSchema, DetailSchema], { description: 'The body is malformed or a field is missing, blank, null or not a string.' }),
-  413: { ...DetailSchema, description: 'The body is larger than the limit.' },
-  415: { ...DetailSchema, description: 'The Content-Type is not JSON, form-urlencoded or multipart.' }
-}
 
 /**
  * Runs the view's serializer on the body before the schema sees it, as DRF does: numbers become
@@ -49,7 +43,7 @@ function presenterOf (request: FastifyRequest): Presenter {
 const blacklisted = () => new InvalidToken(TOKEN_MESSAGES.blacklisted)
 
 const tokenRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  const { tokens, users, blacklist, loginThrottle, config } = fastify
+  const { tokens, users, userCache, blacklist, loginThrottle, config } = fastify
   const jtiOf = (claims: Claims) => claims[config.JTI_CLAIM] as string
   const expiresAt = (claims: Claims) => new Date((claims.exp as number) * 1000)
   fastify.addHook('preValidation', serializer)
@@ -94,13 +88,21 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       summary: 'Obtain a token pair',
       description: 'Takes a set of user credentials and returns an access and refresh JSON web token pair to prove the authentication of those credentials.',
       tags: ['token'],
+      security: [],
       consumes: BODY_CONTENT_TYPES,
       body: TokenObtainPairBodySchema,
       response: {
-        200: { ...TokenPairSchema, description: 'A new refresh and access token.' },
-        ...errors,
-        401: { ...TokenErrorSchema, description: 'Unknown user, wrong password or inactive user: the same answer for all three.' },
-        429: { ...DetailSchema, description: 'Too many failed logins for this username or from this client; `Retry-After` says when to try again.' }
+        200: documented(TokenPairSchema, 'A new refresh and access token.', {
+          tokenPair: { summary: 'spiderman logged in', value: { refresh: REFRESH_EXAMPLE, access: ACCESS_EXAMPLE } }
+        }),
+        ...bodyErrorResponses('username'),
+        401: documented(TokenErrorSchema, 'Unknown user, wrong password or inactive user: the same answer for all three.', {
+          noActiveAccount: { summary: 'Wrong credentials', value: { detail: 'No active account found with the given credentials' } }
+        }, WWW_AUTHENTICATE),
+        429: documented(DetailSchema, 'Too many failed logins for this username or from this client; `Retry-After` says when to try again.', {
+          throttled: { summary: 'Too many failed logins', value: { detail: 'Request was throttled. Expected available in 42 seconds.' } }
+        }, RETRY_AFTER),
+        503: ServiceUnavailableResponse
       }
     }
   }, async (request) => {
@@ -109,12 +111,18 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     await loginThrottle.check(username, request.ip)
     const user = await users.findByUsername(username)
     // Unknown, inactive and wrong-password logins cost the same hash and get the same answer.
-    const matches = user === undefined ? await verifyDummyPassword(password) : await verifyPassword(user.password, password)
+    const matches = user === undefined
+      ? await verifyDummyPassword(password)
+      : await verifyPassword(user.password, password, request.log.child({ userId: user.id }))
     if (user === undefined || !matches || !user.isActive) {
       await loginThrottle.failed(username, request.ip)
       throw new AuthenticationFailed('No active account found with the given credentials')
     }
     await loginThrottle.succeeded(username)
+    // As Django's check_password does: a hash from Django (or an older setting, or --harden) becomes
+    // our argon2id now, while the plain password is at hand. Only after a successful login, so that
+    // the extra hash cannot tell a right password from a wrong one for an inactive account.
+    if (needsRehash(user.password)) await users.rehashPassword(user.id, user.password, await hashPassword(password))
     const { refresh, access, refreshClaims } = tokens.obtainPair(user.id)
     // A login starts a family: its first token's jti names it, and every rotation inherits it.
     const jti = jtiOf(refreshClaims)
@@ -129,12 +137,17 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       summary: 'Refresh an access token',
       description: 'Takes a refresh type JSON web token and returns an access type JSON web token if the refresh token is valid. With ROTATE_REFRESH_TOKENS on, also returns the next refresh token.',
       tags: ['token'],
+      security: [],
       consumes: BODY_CONTENT_TYPES,
       body: TokenRefreshBodySchema,
       response: {
-        200: { ...TokenRefreshResponseSchema, description: 'A new access token (and refresh token under rotation).' },
-        ...errors,
-        401: { ...TokenErrorSchema, description: 'The refresh token is invalid, expired, blacklisted or not a refresh token, or its user is inactive or gone.' }
+        200: documented(TokenRefreshResponseSchema, 'A new access token (and refresh token under rotation).', {
+          access: { summary: 'A new access token', value: { access: NEXT_ACCESS_EXAMPLE } },
+          rotated: { summary: 'Under ROTATE_REFRESH_TOKENS: the next refresh token too', value: { access: NEXT_ACCESS_EXAMPLE, refresh: NEXT_REFRESH_EXAMPLE } }
+        }),
+        ...bodyErrorResponses('refresh'),
+        401: tokenErrorResponse('The refresh token is invalid, expired, blacklisted or not a refresh token, or its user is inactive or gone.', ['invalid', 'blacklisted', 'wrongType', 'noActiveAccount']),
+        503: ServiceUnavailableResponse
       }
     }
   }, async (request) => {
@@ -143,7 +156,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     const userId = tokens.userId(raw, claims)
     if (userId === undefined) throw new InvalidToken(TOKEN_MESSAGES.noUser)
     const jti = jtiOf(claims)
-    const [status, user] = await Promise.all([blacklist.status(jti), users.findById(userId)])
+    const [status, user] = await Promise.all([blacklist.status(jti), userCache.get(userId)])
     await checkBlacklist(status, userId, request)
     // simplejwt >= 5.3 (spec D2): a deactivated or deleted user's refresh token mints nothing.
     if (user === undefined || !user.isActive) {
@@ -179,25 +192,29 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       summary: 'Verify a token',
       description: 'Takes a token and indicates if it is valid. This view provides no information about a token\'s fitness for a particular use.',
       tags: ['token'],
+      security: [],
       consumes: BODY_CONTENT_TYPES,
       body: TokenVerifyBodySchema,
       response: {
-        200: { ...EmptySchema, description: 'The token is valid.' },
-        ...errors,
-        401: { ...TokenErrorSchema, description: 'The token is invalid or expired.' }
+        200: documented(EmptySchema, 'The token is valid.', EMPTY_EXAMPLES),
+        ...bodyErrorResponses('token'),
+        401: tokenErrorResponse('The token is invalid, expired, blacklisted or revoked.', ['invalid', 'blacklisted']),
+        503: ServiceUnavailableResponse
       }
     }
   }, async (request) => {
     const raw = request.body.token
     const claims = orInvalid(() => tokens.validate(raw))
     const userId = tokens.userId(raw, claims)
+    // Only refresh tokens are ever blacklisted (by jti or family): an access token needs no lookup.
+    const refreshType = claims[config.TOKEN_TYPE_CLAIM] !== 'access'
     const [status, user] = await Promise.all([
-      blacklist.status(jtiOf(claims)),
-      userId === undefined ? undefined : users.findById(userId)
+      refreshType ? blacklist.status(jtiOf(claims)) : undefined,
+      userId === undefined ? undefined : userCache.get(userId)
     ])
     // Spec D1: a blacklisted token is refused with 401 whatever the settings; so is one from
     // before its user's cut-off (log out everywhere, password change, deactivation).
-    if (status.blacklisted !== undefined || status.familyRevoked) throw blacklisted()
+    if (status !== undefined && (status.blacklisted !== undefined || status.familyRevoked)) throw blacklisted()
     if (user !== undefined && issuedBefore(claims, user.tokensValidAfter)) throw blacklisted()
     return {}
   })
@@ -208,12 +225,14 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       summary: 'Blacklist a refresh token (log out)',
       description: 'Takes a refresh type JSON web token and adds it to the blacklist, so that it can no longer be refreshed. Blacklisting a token that was already rotated away revokes its whole family.',
       tags: ['token'],
+      security: [],
       consumes: BODY_CONTENT_TYPES,
       body: TokenBlacklistBodySchema,
       response: {
-        200: { ...EmptySchema, description: 'The token is blacklisted.' },
-        ...errors,
-        401: { ...TokenErrorSchema, description: 'The token is invalid, expired, already blacklisted or not a refresh token.' }
+        200: documented(EmptySchema, 'The token is blacklisted.', EMPTY_EXAMPLES),
+        ...bodyErrorResponses('refresh'),
+        401: tokenErrorResponse('The token is invalid, expired, already blacklisted or not a refresh token.', ['invalid', 'blacklisted', 'wrongType']),
+        503: ServiceUnavailableResponse
       }
     }
   }, async (request) => {

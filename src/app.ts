@@ -11,6 +11,7 @@ import swagger from '../plugins/swagger.js'
 import db from '../plugins/db.js'
 import jwt from '../plugins/jwt.js'
 import users from '../plugins/users.js'
+import userCache from '../plugins/user-cache.js'
 import blacklist from '../plugins/blacklist.js'
 import throttle from '../plugins/throttle.js'
 import authenticate from '../plugins/authenticate.js'
@@ -76,6 +77,7 @@ export default async function app (fastify: FastifyInstance, options: AppOptions
   await fastify.register(db, { database: options.database })
   await fastify.register(jwt)
   await fastify.register(users)
+  await fastify.register(userCache)
   await fastify.register(blacklist)
   await fastify.register(throttle)
   await fastify.register(authenticate)

@@ -1,16 +1,18 @@
 #!/usr/bin/env node
-// The command line: users and migrations; mirrors Django's createsuperuser / changepassword / migrate
+// The command line: users, migrations and the import from Django; mirrors Django's createsuperuser / changepassword / migrate / loaddata
 import { realpathSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { Readable, Writable } from 'node:stream'
-import { ConfigError, loadConfig } from './config.js'
+import { ConfigError, loadConfig, type Config } from './config.js'
 import { DatabaseError, openDatabase, type Database } from './db/client.js'
 import { hashPassword } from './passwords.js'
 import { ALGORITHMS, generateKey, isAlgorithm, loadKeySet } from './keys.js'
 import { PASSWORD_MAX_LENGTH, USERNAME_MAX_LENGTH } from './schemas.js'
 import { createUsersRepository, DuplicateUsername } from '../plugins/users.js'
 import { createBlacklistRepository } from '../plugins/blacklist.js'
+import { DumpdataError, hardenUsers, hashBreakdown, parseDumpdata, type OnConflict } from './django-import.js'
 
 /** What the CLI talks to; the real process in production, buffers in tests. */
 export interface CliIo {
@@ -44,6 +46,9 @@ Commands:
   flushexpiredtokens          delete expired outstanding and blacklisted tokens
   keys generate --algorithm ALG
                               print a new signing key (and its public key, kid and JWK)
+  import-django FILE [--on-conflict skip|update] [--dry-run] [--harden]
+                              import the users of "manage.py dumpdata auth.user" (FILE,
+                              or - for standard input) with their ids and password hashes
 
 changepassword and "setactive USERNAME false" also revoke every token the user holds.
 
@@ -142,6 +147,58 @@ function generateKeys (args: string[], algorithm: string | undefined, io: CliIo)
   return 0
 }
 
+/** What --harden wraps each weak legacy hasher in (src/passwords.ts hardenHash). */
+const HARDENED_AS: Record<string, string> = { sha1: 'argon2_sha1', unsalted_sha1: 'argon2_sha1', md5: 'argon2_md5', unsalted_md5: 'argon2_md5' }
+
+/**
+ * `import-django FILE`: reads and checks the whole dump before the database is opened (a malformed
+ * record aborts with its index), wraps weak hashes with --harden, then imports in one transaction.
+ */
+async function importDjango (file: string, options: { onConflict: OnConflict, dryRun: boolean, harden: boolean }, config: Config, io: CliIo): Promise<number> {
+  let json: string
+  try {
+    json = file === '-' ? await readAll(io.stdin) : await readFile(file, 'utf8')
+  } catch (err) {
+    throw new CliError(`cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
+  }
+  const rows = parseDumpdata(json)
+  const { counts, neverMatch } = hashBreakdown(rows)
+  // Hashed before the database is opened: thousands of argon2id hashes must not hold it.
+  if (options.harden && !options.dryRun) await hardenUsers(rows)
+
+  const database = await openDatabase(config.DATABASE_URL, { dataDir: config.DATA_DIR })
+  let outcome
+  try {
+    if (config.MIGRATE_ON_START) await database.migrate()
+    outcome = await createUsersRepository(database.db).importUsers(rows, options)
+  } finally {
+    await database.close()
+  }
+
+  const { imported, skipped, updated, nextId } = outcome
+  const plural = (n: number) => `${n} user${n === 1 ? '' : 's'}`
+  const lines = [options.dryRun
+    ? `Dry run: would import ${plural(imported)}, skip ${skipped}, update ${updated}; nothing was written.`
+    : `Imported ${plural(imported)}, skipped ${skipped}, updated ${updated}; new users get ids from ${nextId} on.`]
+  if (rows.length > 0) {
+    lines.push('Password hashes:')
+    const breakdown = [...counts].sort(([a, x], [b, y]) => y - x || a.localeCompare(b)).map(([kind, count]) => {
+      let note = ''
+      if (kind === 'unusable') note = 'never matches (unusable in Django too)'
+      else if (options.harden && HARDENED_AS[kind] !== undefined) note = `${options.dryRun ? 'would be wrapped' : 'wrapped'} as ${HARDENED_AS[kind]} (--harden)`
+      return [`  ${kind}`, String(count), note]
+    })
+    lines.push(table(breakdown).trimEnd())
+  }
+  io.stdout.write(lines.join('\n') + '\n')
+  if (neverMatch.length > 0) {
+    const listed = neverMatch.slice(0, 20).map(user => `  pk ${user.id} ${JSON.stringify(user.username)}: ${user.reason}`)
+    if (neverMatch.length > 20) listed.push(`  … and ${neverMatch.length - 20} more`)
+    io.stderr.write(`Warning: ${plural(neverMatch.length)} with a password hash that can never match; set a new password with changepassword:\n${listed.join('\n')}\n`)
+  }
+  return 0
+}
+
 /** Runs one command; returns the exit code. Never throws for the caller's mistakes. */
 export async function runCli (argv: string[], io: CliIo): Promise<number> {
   let database: Database | undefined
@@ -158,6 +215,9 @@ export async function runCli (argv: string[], io: CliIo): Promise<number> {
         inactive: { type: 'boolean' },
         'password-stdin': { type: 'boolean' },
         algorithm: { type: 'string' },
+        'on-conflict': { type: 'string' },
+        'dry-run': { type: 'boolean' },
+        harden: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' }
       }
     })
@@ -167,6 +227,12 @@ export async function runCli (argv: string[], io: CliIo): Promise<number> {
       return command === undefined && values.help !== true ? 2 : 0
     }
     if (command === 'keys') return generateKeys(args, values.algorithm, io)
+    if (command === 'import-django') {
+      const onConflict = values['on-conflict'] ?? 'skip'
+      if (args.length !== 1) throw new CliError(`import-django needs one FILE (- for standard input)\n${USAGE.trimEnd()}`, 2)
+      if (onConflict !== 'skip' && onConflict !== 'update') throw new CliError('--on-conflict must be skip or update', 2)
+      return await importDjango(args[0], { onConflict, dryRun: values['dry-run'] === true, harden: values.harden === true }, loadConfig(io.env), io)
+    }
     if (!['createuser', 'changepassword', 'setactive', 'listusers', 'migrate', 'flushexpiredtokens'].includes(command)) {
       throw new CliError(`unknown command ${JSON.stringify(command)}\n${USAGE.trimEnd()}`, 2)
     }
@@ -242,6 +308,10 @@ export async function runCli (argv: string[], io: CliIo): Promise<number> {
     }
     if (err instanceof ConfigError) {
       io.stderr.write(`Error: invalid configuration: ${err.message}\n`)
+      return 1
+    }
+    if (err instanceof DumpdataError) {
+      io.stderr.write(`Error: ${err.message}; nothing was imported\n`)
       return 1
     }
     if (err instanceof DuplicateUsername || err instanceof DatabaseError) {

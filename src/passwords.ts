@@ -1,13 +1,22 @@
-// Password hashing in Django's format; mirrors django.contrib.auth.hashers (Argon2PasswordHasher)
+// Password hashing and checking in Django's formats; mirrors django.contrib.auth.hashers (make_password, check_password)
 import { randomBytes } from 'node:crypto'
-import { hash, verify } from '@node-rs/argon2'
+import { hash } from '@node-rs/argon2'
+import { parseHash } from './hashers.js'
 
 /** OWASP's argon2id baseline: 19 MiB, 2 passes, 1 lane. */
 export const ARGON2_PARAMS = { memoryCost: 19456, timeCost: 2, parallelism: 1 } as const
 const DJANGO_PREFIX = 'argon2'
 
+/** What every hash made now starts with; any other stored hash is replaced at the next login. */
+const CURRENT_PREFIX = `${DJANGO_PREFIX}$argon2id$v=19$m=${ARGON2_PARAMS.memoryCost},t=${ARGON2_PARAMS.timeCost},p=${ARGON2_PARAMS.parallelism}$`
+
 /** A string that no password ever matches, as Django stores for unusable passwords. */
 export const UNUSABLE_PASSWORD_PREFIX = '!'
+
+/** Where a hash that can never match is reported (pino's and Fastify's loggers fit). */
+export interface PasswordLog {
+  warn: (details: Record<string, unknown>, message: string) => void
+}
 
 /**
  * Hashes a password with argon2id on libuv's thread pool (never on the event-loop thread) and
@@ -18,16 +27,40 @@ export async function hashPassword (password: string): Promise<string> {
 }
 
 /**
- * True when `password` matches a stored Django-format hash. Unknown formats and unusable
- * passwords never match. Runs off the event-loop thread; the comparison is constant-time.
+ * True when `password` matches a stored hash in any format Django makes (src/hashers.ts), or our
+ * --harden wrappers. Unusable passwords (`!…`) and unknown formats never match; neither does a hash
+ * over HASHER_CAPS, which is also logged to `log`. The work runs off the event-loop thread and the
+ * comparison is constant-time.
  */
-export async function verifyPassword (encoded: string, password: string): Promise<boolean> {
-  if (!encoded.startsWith(`${DJANGO_PREFIX}$argon2`)) return false
-  try {
-    return await verify(encoded.slice(DJANGO_PREFIX.length), password)
-  } catch {
-    return false
+export async function verifyPassword (encoded: string, password: string, log?: PasswordLog): Promise<boolean> {
+  const parsed = parseHash(encoded)
+  if (parsed.usable) return parsed.verify(password)
+  if (parsed.problem !== 'unusable') {
+    log?.warn({ event: 'password_hash_unverifiable', problem: parsed.problem, algorithm: parsed.algorithm, reason: parsed.detail },
+      'a stored password hash can never match; set a new password for this user')
   }
+  // The same work as a real check, so that such an account cannot be told from others by timing.
+  return verifyDummyPassword(password)
+}
+
+/**
+ * True when a stored hash is anything but argon2id with our current parameters, and so should be
+ * replaced after the next successful login (Django's must_update / check_password setter).
+ */
+export function needsRehash (encoded: string): boolean {
+  return !encoded.startsWith(CURRENT_PREFIX)
+}
+
+/**
+ * For a weak legacy hash (sha1, md5, unsalted_sha1, unsalted_md5): the same check wrapped in
+ * argon2id, `argon2_sha1$<legacy salt>$argon2id$v=19$…` (or `argon2_md5$…`), the argon2id of the
+ * legacy hex digest, so that no weak hash need be stored. Undefined for every other hash.
+ */
+export async function hardenHash (encoded: string): Promise<string | undefined> {
+  const parsed = parseHash(encoded)
+  if (!parsed.usable || parsed.legacy === undefined) return undefined
+  const { digest, salt, hex } = parsed.legacy
+  return `argon2_${digest}$${salt}` + await hash(hex, ARGON2_PARAMS)
 }
 
 let dummy: Promise<string> | undefined
@@ -38,6 +71,7 @@ let dummy: Promise<string> | undefined
  */
 export async function verifyDummyPassword (password: string): Promise<false> {
   dummy ??= hashPassword(randomBytes(16).toString('hex'))
-  await verifyPassword(await dummy, password)
+  const parsed = parseHash(await dummy)
+  if (parsed.usable) await parsed.verify(password)
   return false
 }

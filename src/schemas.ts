@@ -1,5 +1,7 @@
 // The wire contract: every body a client sends or receives; mirrors rest_framework_simplejwt/serializers.py
-import { Type, type Static } from '@sinclair/typebox'
+// Descriptions, examples and response headers are documentation only (OpenAPI at /docs/json): they
+// never change what is validated or sent.
+import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import { CHAR_FIELD_PATTERN } from './fields.js'
 
 /** DRF CharField limits that we also enforce; longer values are refused with 400 before any work. */
@@ -11,8 +13,28 @@ export const PASSWORD_MAX_LENGTH = 4096
 const CharField = (description: string, options: { maxLength?: number, examples?: string[] } = {}) =>
   Type.String({ minLength: 1, pattern: CHAR_FIELD_PATTERN, description, ...options })
 
-const JWT_EXAMPLE = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjoxNzk1OTg4Nzg5LCJpYXQiOjE3OTU5ODg0ODksImp0aSI6IjE0ODhiN2JiMmZjNTQyN2NhOGNhMGUzNDk1YTIzZWIwIiwidXNlcl9pZCI6MX0.seMtHdrc9cSiRlfBainAd4XtBoizMwC0j2VZCS5PMNQ'
-export const TokenStringSchema = (description: string) => Type.String({ description, examples: [JWT_EXAMPLE] })
+// The tutorial's own tokens (README, "The tutorial, replayed"), so that the docs read like the curl session;
+// the rotated refresh token (NEXT_REFRESH_EXAMPLE) is made up, for the shape only.
+export const ACCESS_EXAMPLE = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjoxNzk1OTkxNzM3LCJpYXQiOjE3OTU5OTE0MzcsImp0aSI6ImYzNzI1MGU1OWQ1YjRjZWViZjJlODU2ZDNmN2ZiNTQ1IiwidXNlcl9pZCI6MX0.jt8J7zxyAxVwQF6sWfIzkYAvQXfJkMRTNGTgTRGVV_0'
+export const REFRESH_EXAMPLE = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIsImV4cCI6MTc5NjA3NzgzNywiaWF0IjoxNzk1OTkxNDM3LCJqdGkiOiIxMTdmMmE3YTQyYTg0NjM1OTc1NjIyNjZmYmFhYjk0MCIsInVzZXJfaWQiOjF9.BKszUc32-k5IL87RrnNMmXvwik5QNevB7dTSREst4B4'
+export const NEXT_ACCESS_EXAMPLE = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjoxNzk1OTkxNzM3LCJpYXQiOjE3OTU5OTE0MzcsImp0aSI6IjE5ZDBiMTJlMTIzZTRjMDZiOGExNGZhZTM4Y2M3NThjIiwidXNlcl9pZCI6MX0.bZAUZYKE2IWB8UHrm6I_d5SpjMFWjByQRbzCcFaXdok'
+export const NEXT_REFRESH_EXAMPLE = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIsImV4cCI6MTc5NjA3NzgzNywiaWF0IjoxNzk1OTkxNDM3LCJqdGkiOiI3YjBmOGQ0YzNhOWU0ZjJhOGMxZDVlNmY3YTBiMWMyZCIsInVzZXJfaWQiOjF9.8zv0Tq2m3VfJ6tqQ9c6pSUBcCyB9Ff3cPqVq0pWQy1A'
+
+export const TokenStringSchema = (description: string, example: string = ACCESS_EXAMPLE) => Type.String({ description, examples: [example] })
+
+/** One named example of a body, as OpenAPI's Example Object: Swagger UI offers them, Redocly checks them against the schema. */
+export interface Example { summary: string, value: unknown }
+
+/** A response header, as @fastify/swagger documents it. */
+export interface ResponseHeader { type: 'string' | 'integer', description: string, example?: string | number }
+
+/**
+ * A documented answer: the body's schema with the response's description, its named examples and
+ * its headers. Documentation only: the schema validates and serializes exactly as before.
+ */
+export function documented<T extends TSchema> (schema: T, description: string, examples: Record<string, Example>, headers?: Record<string, ResponseHeader>): T {
+  return { ...schema, description, 'x-examples': examples, ...(headers === undefined ? {} : { headers }) }
+}
 
 export const TokenObtainPairBodySchema = Type.Object({
   username: CharField('The username; surrounding whitespace is ignored.', { maxLength: USERNAME_MAX_LENGTH, examples: ['spiderman'] }),
@@ -21,59 +43,120 @@ export const TokenObtainPairBodySchema = Type.Object({
 export type TokenObtainPairBody = Static<typeof TokenObtainPairBodySchema>
 
 export const TokenPairSchema = Type.Object({
-  refresh: TokenStringSchema('A refresh token, for POST /api/token/refresh/.'),
+  refresh: TokenStringSchema('A refresh token, for POST /api/token/refresh/.', REFRESH_EXAMPLE),
   access: TokenStringSchema('An access token, sent as `Authorization: Bearer <access>`.')
 })
 export type TokenPair = Static<typeof TokenPairSchema>
 
 export const TokenRefreshBodySchema = Type.Object({
   refresh: CharField('A refresh token obtained from POST /api/token/.')
-})
+}, { examples: [{ refresh: REFRESH_EXAMPLE }] })
 export type TokenRefreshBody = Static<typeof TokenRefreshBodySchema>
 
 export const TokenRefreshResponseSchema = Type.Object({
-  access: TokenStringSchema('A new access token.'),
-  refresh: Type.Optional(TokenStringSchema('The next refresh token; only when ROTATE_REFRESH_TOKENS is on.'))
+  access: TokenStringSchema('A new access token.', NEXT_ACCESS_EXAMPLE),
+  refresh: Type.Optional(TokenStringSchema('The next refresh token; only when ROTATE_REFRESH_TOKENS is on.', NEXT_REFRESH_EXAMPLE))
 })
 export type TokenRefreshResponse = Static<typeof TokenRefreshResponseSchema>
 
 export const TokenVerifyBodySchema = Type.Object({
   token: CharField('Any token issued by this service, access or refresh.')
-})
+}, { examples: [{ token: ACCESS_EXAMPLE }] })
 export type TokenVerifyBody = Static<typeof TokenVerifyBodySchema>
 
 export const TokenBlacklistBodySchema = Type.Object({
   refresh: CharField('The refresh token to blacklist.')
-})
+}, { examples: [{ refresh: REFRESH_EXAMPLE }] })
 export type TokenBlacklistBody = Static<typeof TokenBlacklistBodySchema>
 
 export const EmptySchema = Type.Object({}, { description: 'An empty object.' })
+export const EMPTY_EXAMPLES: Record<string, Example> = { empty: { summary: 'Always an empty object', value: {} } }
 
 export const HelloSchema = Type.Object({
-  msg: Type.String({ examples: ['Hello Peter Parker'] })
+  msg: Type.String({ description: 'Hello, then the user\'s first and last name.', examples: ['Hello Peter Parker'] })
 })
 export type Hello = Static<typeof HelloSchema>
 
 // Error bodies, exactly as DRF renders them.
 
 export const DetailSchema = Type.Object({
-  detail: Type.String()
+  detail: Type.String({ description: 'What went wrong, for humans.' })
 }, { description: 'An error with a human-readable detail.' })
 
 export const TokenErrorSchema = Type.Object({
-  detail: Type.String({ examples: ['Token is invalid or expired'] }),
-  code: Type.Optional(Type.String({ examples: ['token_not_valid'] })),
+  detail: Type.String({ description: 'What went wrong, for humans.', examples: ['Token is invalid or expired'] }),
+  code: Type.Optional(Type.String({ description: 'What went wrong, for programs: `token_not_valid`, `no_active_account`, `bad_authorization_header`, `user_not_found` or `user_inactive`.', examples: ['token_not_valid'] })),
   messages: Type.Optional(Type.Array(Type.Object({
-    token_class: Type.String(),
-    token_type: Type.String(),
-    message: Type.String()
-  })))
+    token_class: Type.String({ description: 'The token class tried, as simplejwt names it.', examples: ['AccessToken'] }),
+    token_type: Type.String({ description: 'The token type tried.', examples: ['access'] }),
+    message: Type.String({ description: 'Why that token type did not fit.', examples: ['Token is invalid or expired'] })
+  }), { description: 'Why the presented token was refused, per token type tried (authenticated routes only).' }))
 }, { description: 'An authentication failure: `detail`, and a machine-readable `code` where simplejwt gives one.' })
 
 export const FieldErrorsSchema = Type.Record(Type.String(), Type.Array(Type.String()), {
-  description: 'Validation errors by field name, or under `non_field_errors`; a malformed body gives `{"detail"}`.',
-  examples: [{ username: ['This field is required.'] }]
+  description: 'Validation errors by field name, or under `non_field_errors`; a malformed body gives `{"detail"}`.'
 })
+
+/** The headers that come with error answers. */
+export const WWW_AUTHENTICATE: Record<string, ResponseHeader> = {
+  'www-authenticate': { type: 'string', description: 'The authentication challenge, on every 401.', example: 'Bearer realm="api"' }
+}
+export const RETRY_AFTER: Record<string, ResponseHeader> = {
+  'retry-after': { type: 'integer', description: 'Seconds to wait before trying again.', example: 5 }
+}
+
+export const SERVICE_UNAVAILABLE_EXAMPLES: Record<string, Example> = {
+  databaseUnavailable: { summary: 'The database does not answer', value: { detail: 'Service temporarily unavailable, try again later.' } }
+}
+
+/** 503: the database is away (the answer comes within seconds; the client may retry). */
+export const ServiceUnavailableResponse = documented(DetailSchema, 'The database does not answer in time; try again later.', SERVICE_UNAVAILABLE_EXAMPLES, RETRY_AFTER)
+
+/** 401 from an authenticated route (hello, revoke-all): simplejwt's JWTAuthentication failures. */
+export function authenticationErrorResponse (description: string) {
+  return documented(TokenErrorSchema, description, {
+    notProvided: { summary: 'No Authorization header', value: { detail: 'Authentication credentials were not provided.' } },
+    tokenNotValid: {
+      summary: 'An invalid, expired or revoked access token',
+      value: {
+        detail: 'Given token not valid for any token type',
+        code: 'token_not_valid',
+        messages: [{ token_class: 'AccessToken', token_type: 'access', message: 'Token is invalid or expired' }]
+      }
+    },
+    badHeader: { summary: 'A malformed Authorization header', value: { detail: 'Authorization header must contain two space-delimited values', code: 'bad_authorization_header' } },
+    userInactive: { summary: 'The token\'s user is inactive', value: { detail: 'User is inactive', code: 'user_inactive' } }
+  }, WWW_AUTHENTICATE)
+}
+
+/** 401 from a token view: simplejwt's InvalidToken, with the examples that apply to that view. */
+export function tokenErrorResponse (description: string, cases: Array<'invalid' | 'blacklisted' | 'wrongType' | 'noActiveAccount'>) {
+  const all: Record<string, Example> = {
+    invalid: { summary: 'An invalid or expired token', value: { detail: 'Token is invalid or expired', code: 'token_not_valid' } },
+    blacklisted: { summary: 'A blacklisted or revoked token', value: { detail: 'Token is blacklisted', code: 'token_not_valid' } },
+    wrongType: { summary: 'An access token where a refresh token is due', value: { detail: 'Token has wrong type', code: 'token_not_valid' } },
+    noActiveAccount: { summary: 'The token\'s user is inactive or gone', value: { detail: 'No active account found for the given token.', code: 'no_active_account' } }
+  }
+  return documented(TokenErrorSchema, description, Object.fromEntries(cases.map(name => [name, all[name]])), WWW_AUTHENTICATE)
+}
+
+/** The client errors every token view shares (400, 413, 415), with 400 examples naming the view's first field. */
+export function bodyErrorResponses (field: string) {
+  return {
+    400: documented(Type.Union([FieldErrorsSchema, DetailSchema]), 'The body is malformed or a field is missing, blank, null or not a string.', {
+      missingField: { summary: 'A field is missing', value: { [field]: ['This field is required.'] } },
+      blankField: { summary: 'A field is blank', value: { [field]: ['This field may not be blank.'] } },
+      notAnObject: { summary: 'The body is not an object', value: { non_field_errors: ['Invalid data. Expected a dictionary, but got list.'] } },
+      malformedJson: { summary: 'The body is not JSON', value: { detail: 'JSON parse error - Unexpected end of JSON input' } }
+    }),
+    413: documented(DetailSchema, 'The body is larger than 64 KiB.', {
+      tooLarge: { summary: 'The body is too large', value: { detail: 'Request body is too large.' } }
+    }),
+    415: documented(DetailSchema, 'The Content-Type is not JSON, form-urlencoded or multipart.', {
+      unsupported: { summary: 'An unsupported Content-Type', value: { detail: 'Unsupported media type "text/plain" in request.' } }
+    })
+  }
+}
 
 /** The request content types every token route accepts, as DRF's default parsers do. */
 export const BODY_CONTENT_TYPES = ['application/json', 'application/x-www-form-urlencoded', 'multipart/form-data']

@@ -191,6 +191,9 @@ export function issuedBefore (claims: Claims, cutoff: Date | null): boolean {
   return !isEpoch(claims.iat) || claims.iat * 1000 < Math.floor(cutoff.getTime() / 1000) * 1000
 }
 
+/** How many verified tokens the backend remembers (first in, first out). */
+const VERIFIED_CACHE_SIZE = 10_000
+
 /** What a verifier hands back for a well-signed token. */
 export interface Decoded { header: Claims, payload: Claims }
 
@@ -206,6 +209,25 @@ export interface TokenServiceOptions {
 
 /** Creates the token backend: minting and checking tokens with one key, one algorithm and one clock. */
 export function createTokenService ({ settings, sign, verify, now }: TokenServiceOptions) {
+  // Tokens whose format and signature already checked out, with the user id they name: the hot
+  // path (the same access token on every request) skips decoding, verifying and scanning again.
+  // Only time-independent facts are kept; claims are checked against the clock on every use.
+  const verified = new Map<string, { decoded: Decoded, userId: number | undefined }>()
+
+  function remember (token: string, decoded: Decoded): { decoded: Decoded, userId: number | undefined } {
+    // Frozen: callers share these objects, and none may change what the next request sees.
+    Object.freeze(decoded.header)
+    Object.freeze(decoded.payload)
+    const entry = { decoded, userId: userIdOf(token, decoded.payload, settings.USER_ID_CLAIM) }
+    if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value as string)
+    verified.set(token, entry)
+    return entry
+  }
+
+  function lookup (token: string): { decoded: Decoded, userId: number | undefined } {
+    return verified.get(token) ?? remember(token, decode(token))
+  }
+
   /** Signature, algorithm and format only (simplejwt's TokenBackend.decode); throws TokenError. */
   function decode (token: string): Decoded {
     if (!isCompactJws(token)) throw new TokenError(TOKEN_MESSAGES.invalid)
@@ -254,14 +276,14 @@ export function createTokenService ({ settings, sign, verify, now }: TokenServic
 
     /** Verifies a token completely (signature, claims, type when given); returns its payload. */
     validate (token: string, expectedType?: TokenType): Claims {
-      const { payload } = decode(token)
+      const { payload } = lookup(token).decoded
       checkClaims(payload, now(), settings, expectedType)
       return payload
     },
 
     /** The user id a validated token names, or undefined (spec D4). */
     userId (token: string, payload: Claims): number | undefined {
-      return userIdOf(token, payload, settings.USER_ID_CLAIM)
+      return verified.get(token)?.userId ?? userIdOf(token, payload, settings.USER_ID_CLAIM)
     }
   }
 }

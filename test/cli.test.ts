@@ -31,6 +31,9 @@ Commands:
   flushexpiredtokens          delete expired outstanding and blacklisted tokens
   keys generate --algorithm ALG
                               print a new signing key (and its public key, kid and JWK)
+  import-django FILE [--on-conflict skip|update] [--dry-run] [--harden]
+                              import the users of "manage.py dumpdata auth.user" (FILE,
+                              or - for standard input) with their ids and password hashes
 
 changepassword and "setactive USERNAME false" also revoke every token the user holds.
 

@@ -57,13 +57,23 @@ export async function build (t: TestLike, overrides: Partial<Config> = {}, optio
   const server = Fastify(serverOptions(config))
   await server.register(fp(app), { config, database, now: options.clock?.now })
   await server.ready()
-  t.teardown(() => server.close())
+  built.add(server)
+  t.teardown(async () => {
+    built.delete(server)
+    await server.close()
+  })
   return server
 }
 
-/** Empties every table between tests. */
+// Every app this test file built: resetDb forgets their cached users at once, rather than
+// waiting for the TRUNCATE notification to reach each of them.
+const built = new Set<FastifyInstance>()
+
+/** Empties every table between tests, and the user cache (TRUNCATE fires no row triggers). */
 export async function resetDb (app: FastifyInstance): Promise<void> {
   await app.db.execute(sql`truncate users, app_secrets, outstanding_tokens, blacklisted_tokens, revoked_token_families restart identity cascade`)
+  for (const server of built) server.userCache.clear()
+  app.userCache.clear()
 }
 
 export interface UserSpec {

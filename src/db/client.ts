@@ -14,6 +14,12 @@ export interface Database {
   driver: 'postgres' | 'pglite'
   /** Applies pending migrations from drizzle/, serialised across instances by an advisory lock. */
   migrate: () => Promise<void>
+  /**
+   * Subscribes to a NOTIFY channel. `onListen` runs whenever the subscription is (re)established:
+   * notifications sent while it was down are lost, so a cache must start afresh then.
+   * Returns the unsubscribe function.
+   */
+  listen: (channel: string, onNotify: (payload: string) => void, onListen?: () => void) => Promise<() => Promise<void>>
   /** The embedded database's files as a tarball (PGlite only), to seed other databases quickly. */
   dump?: () => Promise<Blob>
   close: () => Promise<void>
@@ -102,6 +108,11 @@ async function openPostgres (url: string): Promise<Database> {
         lock.release()
       }
     },
+    async listen (channel, onNotify, onListen) {
+      // postgres.js keeps one dedicated connection for LISTEN and re-subscribes after it drops.
+      const { unlisten } = await sql.listen(channel, onNotify, onListen)
+      return unlisten
+    },
     close: () => sql.end({ timeout: 5 })
   }
 }
@@ -126,6 +137,11 @@ async function openPglite (dataDir: string | undefined, loadDataDir: Blob | unde
     driver: 'pglite',
     // One process owns a PGlite database, so there is nobody to lock against.
     migrate: () => migrate(db as never, { migrationsFolder: migrationsFolder() }),
+    async listen (channel, onNotify, onListen) {
+      const unsubscribe = await client.listen(channel, onNotify)
+      onListen?.()
+      return unsubscribe
+    },
     dump: () => client.dumpDataDir('none'),
     async close () {
       await client.close()

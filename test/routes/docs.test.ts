@@ -74,7 +74,8 @@ t.test('GET /docs/json: the token routes take all three body types and document 
     }
     t.equal(operation.operationId, operationId)
     t.same(operation.tags, ['token'])
-    t.equal(operation.security, undefined, `POST ${path} needs no credentials`)
+    // `security: []` says so explicitly (Redocly's security-defined rule): no credentials, no lock in Swagger UI.
+    t.same(operation.security, [], `POST ${path} needs no credentials`)
     t.equal(operation.requestBody?.required, true)
     t.same(Object.keys(operation.requestBody?.content ?? {}).sort(), [...BODY_TYPES].sort(), `POST ${path} body types`)
     for (const type of BODY_TYPES) {
@@ -106,7 +107,7 @@ t.test('GET /docs/json: the bearerAuth scheme, required by /api/hello/ and not b
   t.ok(hello?.responses['401'])
   t.equal(hello?.requestBody, undefined)
   // Only routes guarded by an access token declare it, and always as bearerAuth; simplejwt's views are public.
-  const secured = [...paths].flatMap(([path, item]) => Object.entries(item).filter(([, op]) => op.security !== undefined).map(([method, op]) => [`${method} ${path}`, op] as const))
+  const secured = [...paths].flatMap(([path, item]) => Object.entries(item).filter(([, op]) => (op.security?.length ?? 0) > 0).map(([method, op]) => [`${method} ${path}`, op] as const))
   t.ok(secured.some(([name]) => name === 'get /api/hello'))
   for (const [name, op] of secured) {
     t.notOk(TOKEN_OPERATIONS.some(([path]) => name === `post ${path}`), `${name} is not a public token route`)

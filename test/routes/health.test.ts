@@ -17,6 +17,6 @@ t.test('GET /health/ready: 200 while the database answers', async t => {
 
 t.test('GET /docs/json: the probes are documented', async t => {
   const doc = (await app.inject({ method: 'GET', url: '/docs/json' })).json()
-  t.equal(doc.paths['/health/live'].get.operationId, 'live')
+  t.equal(doc.paths['/health/live'].get.operationId, 'checkLiveness')
   t.ok(doc.paths['/health/ready'].get.responses['503'])
 })

@@ -1,0 +1,183 @@
+// `npm run bench`: every scenario alternated with the bare-Fastify baseline in the same run, so that
+// ratios hold on a noisy machine; prints a table and writes bench/RESULTS.md.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { cpus, tmpdir, totalmem } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import autocannon, { type Result } from 'autocannon'
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3)
+const CONNECTIONS = 10
+const KEY = 'bench-signing-key-0123456789abcdef-0123456789abcdef-0123456789abcdef'
+const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+const BACKENDS = (process.env.BENCH_BACKENDS ?? 'postgres,pglite').split(',')
+
+async function freePort (): Promise<number> {
+  return new Promise(resolve => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+interface Child { process: ChildProcess, origin: string, startedMs: number }
+
+async function start (args: string[], env: Record<string, string>, probe: string): Promise<Child> {
+  const port = await freePort()
+  const began = performance.now()
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] })
+  const origin = `http://127.0.0.1:${port}`
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${args.join(' ')} exited with ${child.exitCode}`)
+    try {
+      const res = await fetch(origin + probe)
+      if (res.status < 500) return { process: child, origin, startedMs: performance.now() - began }
+    } catch {}
+    await sleep(20)
+  }
+}
+
+async function stop (child: Child): Promise<void> {
+  const exited = new Promise(resolve => child.process.once('exit', resolve))
+  child.process.kill('SIGTERM')
+  await exited
+}
+
+function rssMb (child: Child): number {
+  const status = readFileSync(`/proc/${child.process.pid}/status`, 'utf8')
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]) / 1024
+}
+
+type Options = Parameters<typeof autocannon>[0]
+async function load (options: Options): Promise<Result> {
+  return autocannon({ connections: CONNECTIONS, duration: SECONDS, ...options })
+}
+
+async function post (origin: string, path: string, body: unknown): Promise<Record<string, string>> {
+  const res = await fetch(origin + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  return await res.json() as Record<string, string>
+}
+
+interface Row { scenario: string, rps: number, p50: number, p99: number, ratio: number }
+
+/** Creates the bench user through the CLI, as an operator would, in the database `env` names. */
+async function createBenchUser (env: Record<string, string>, username: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const cli = spawn(process.execPath, ['dist/src/cli.js', 'createuser', username, '--first-name', 'Peter', '--last-name', 'Parker', '--password-stdin'],
+      { env: { ...process.env, ...env }, stdio: ['pipe', 'ignore', 'inherit'] })
+    cli.stdin?.end('underoos\n')
+    cli.on('exit', code => code === 0 ? resolve() : reject(new Error(`createuser exited with ${code}`)))
+  })
+}
+
+async function backend (name: string, bare: Child): Promise<{ rows: Row[], coldStartMs: number, idleRssMb: number, loginP99Ratio: number }> {
+  const username = `bench-${process.pid}-${name}`
+  const common: Record<string, string> = { JWT_SIGNING_KEY: KEY, LOG_LEVEL: 'warn', LOGIN_THROTTLE_USERNAME: 'off', LOGIN_THROTTLE_IP: 'off' }
+  // PostgreSQL is shared by both servers; PGlite allows one process per data directory, so each
+  // server gets a directory of its own, with the user created in it before the server starts.
+  const databaseFor = async (): Promise<Record<string, string>> => {
+    if (name === 'postgres') return { DATABASE_URL: PG_URL }
+    return { DATA_DIR: mkdtempSync(join(tmpdir(), 'fsj-bench-')) }
+  }
+  const plainEnv = { ...common, ...await databaseFor() }
+  const rotatingEnv = { ...common, ...await databaseFor(), ROTATE_REFRESH_TOKENS: 'true', BLACKLIST_AFTER_ROTATION: 'true', REFRESH_REUSE_DETECTION: 'false' }
+  await createBenchUser(plainEnv, username)
+  if (name !== 'postgres') await createBenchUser(rotatingEnv, username)
+
+  const plain = await start(['dist/src/server.js'], plainEnv, '/health/live')
+  const rotating = await start(['dist/src/server.js'], rotatingEnv, '/health/live')
+  await sleep(1000)
+  const idleRssMb = rssMb(plain)
+
+  const pair = await post(plain.origin, '/api/token/', { username, password: 'underoos' })
+  if (pair.access === undefined) throw new Error(`login failed on ${name}: ${JSON.stringify(pair)}`)
+  const pool: string[] = []
+  for (let i = 0; i < CONNECTIONS * 2; i++) pool.push((await post(rotating.origin, '/api/token/', { username, password: 'underoos' })).refresh)
+
+  const json = { 'content-type': 'application/json' }
+  const scenarios: Array<[string, () => Options]> = [
+    ['GET /api/hello/', () => ({ url: `${plain.origin}/api/hello/`, headers: { authorization: `Bearer ${pair.access}` } })],
+    ['POST /api/token/verify/', () => ({ url: `${plain.origin}/api/token/verify/`, method: 'POST', headers: json, body: JSON.stringify({ token: pair.access }) })],
+    ['POST /api/token/refresh/ (no rotation)', () => ({ url: `${plain.origin}/api/token/refresh/`, method: 'POST', headers: json, body: JSON.stringify({ refresh: pair.refresh }) })],
+    ['POST /api/token/refresh/ (rotation + blacklist)', () => ({
+      url: `${rotating.origin}/api/token/refresh/`,
+      requests: [{
+        method: 'POST',
+        setupRequest: (request: Record<string, unknown>, context: Record<string, string>) => {
+          context.refresh ??= pool.pop() ?? ''
+          return { ...request, headers: json, body: JSON.stringify({ refresh: context.refresh }) }
+        },
+        onResponse: (status: number, body: string, context: Record<string, string>) => {
+          if (status === 200) context.refresh = JSON.parse(body).refresh
+        }
+      }]
+    } as unknown as Options)],
+    ['POST /api/token/ (argon2id)', () => ({ url: `${plain.origin}/api/token/`, method: 'POST', headers: json, body: JSON.stringify({ username, password: 'underoos' }) })]
+  ]
+
+  const rows: Row[] = []
+  for (const [scenario, options] of scenarios) {
+    const ratios: number[] = []
+    let last: Result | undefined
+    for (let round = 0; round < ROUNDS; round++) {
+      const base = await load({ url: `${bare.origin}/bare` })
+      last = await load(options())
+      if (last.non2xx > 0) process.stderr.write(`${scenario}: ${last.non2xx} non-2xx answers\n`)
+      ratios.push(last.requests.average / base.requests.average)
+    }
+    const result = last as Result
+    rows.push({ scenario, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, ratio: median(ratios) })
+    process.stderr.write(`${name}: ${scenario} ratio ${median(ratios).toFixed(2)}\n`)
+  }
+
+  // Hello while 20 logins run: hashing must not block the event loop.
+  const helloIdle = await load({ url: `${plain.origin}/api/hello/`, headers: { authorization: `Bearer ${pair.access}` }, connections: 2 })
+  const logins = load({ url: `${plain.origin}/api/token/`, method: 'POST', headers: json, body: JSON.stringify({ username, password: 'underoos' }), connections: 20 })
+  const helloBusy = await load({ url: `${plain.origin}/api/hello/`, headers: { authorization: `Bearer ${pair.access}` }, connections: 2 })
+  await logins
+  const loginP99Ratio = helloBusy.latency.p99 / Math.max(helloIdle.latency.p99, 1)
+  rows.push({ scenario: 'GET /api/hello/ while 20 logins run', rps: helloBusy.requests.average, p50: helloBusy.latency.p50, p99: helloBusy.latency.p99, ratio: NaN })
+
+  const coldStartMs = plain.startedMs
+  await stop(plain)
+  await stop(rotating)
+  return { rows, coldStartMs, idleRssMb, loginP99Ratio }
+}
+
+function median (values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)]
+}
+
+const bare = await start(['--import', 'tsx', 'bench/bare.ts'], {}, '/bare')
+const sections: string[] = []
+for (const name of BACKENDS) {
+  const result = await backend(name, bare)
+  const table = [
+    '| scenario | req/s | p50 ms | p99 ms | ratio to bare Fastify |',
+    '|---|---:|---:|---:|---:|',
+    ...result.rows.map(r => `| ${r.scenario} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${Number.isNaN(r.ratio) ? '—' : r.ratio.toFixed(2)} |`)
+  ]
+  sections.push([
+    `### ${name === 'postgres' ? 'PostgreSQL' : 'PGlite (embedded)'}`, '', ...table, '',
+    `- hello p99 while 20 logins run: ${result.loginP99Ratio.toFixed(2)} × its idle p99`,
+    `- cold start to the first answer: ${Math.round(result.coldStartMs)} ms`,
+    `- idle RSS: ${result.idleRssMb.toFixed(0)} MB`, ''
+  ].join('\n'))
+  process.stdout.write(`\n${sections.at(-1)}\n`)
+}
+await stop(bare)
+
+const versions = JSON.parse(readFileSync('package.json', 'utf8')) as { dependencies: Record<string, string> }
+const markdown = [
+  '# Benchmark results', '',
+  `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench\` on ${cpus().length} × ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; fastify ${versions.dependencies.fastify}, @fastify/jwt ${versions.dependencies['@fastify/jwt']}, drizzle-orm ${versions.dependencies['drizzle-orm']}, postgres ${versions.dependencies.postgres}.`,
+  `Each scenario ran ${ROUNDS} × ${SECONDS} s with ${CONNECTIONS} connections (autocannon), each time right after the bare-Fastify baseline; the ratio is the median of the rounds' req/s ratios. The server and autocannon share the machine's cores.`, '',
+  ...sections
+].join('\n')
+writeFileSync('bench/RESULTS.md', markdown)
+process.stdout.write('\nwrote bench/RESULTS.md\n')

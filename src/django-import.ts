@@ -1,0 +1,158 @@
+// Users from a Django deployment: reads `manage.py dumpdata auth.user`; mirrors django.core.serializers.json (the loaddata side)
+import type { NewUser } from './db/schema.js'
+import { USERNAME_MAX_LENGTH } from './schemas.js'
+import { parseHash } from './hashers.js'
+import { hardenHash } from './passwords.js'
+
+/** The largest id the users table can hold (PostgreSQL integer), as Django's AutoField on PostgreSQL. */
+const MAX_ID = 2_147_483_647
+
+/** One auth.user record, ready to insert: Django's primary key is kept, so old tokens still name the same person. */
+export type DjangoUser = NewUser & { id: number, password: string }
+
+/** What to do with a user whose id and username are already in the table. */
+export type OnConflict = 'skip' | 'update'
+
+/** A file that is not a dumpdata of auth.user, or one of its records is malformed; nothing is imported. */
+export class DumpdataError extends Error {
+  constructor (message: string, readonly index?: number) {
+    super(index === undefined ? message : `record ${index}: ${message}`)
+    this.name = 'DumpdataError'
+  }
+}
+
+/** A record that clashes with a user already in the table; thrown inside the import transaction, so nothing is imported. */
+export class ImportConflict extends DumpdataError {
+  constructor (index: number, reason: string) {
+    super(reason, index)
+    this.name = 'ImportConflict'
+  }
+}
+
+const describe = (value: unknown) => JSON.stringify(value)?.slice(0, 60) ?? String(value)
+
+// Django's DjangoJSONEncoder writes `2026-11-29T22:07:36.159Z` (USE_TZ) or a naive `…T22:07:36.159`.
+const ISO_DATETIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?$/
+
+function datetime (value: unknown, field: string, index: number): Date {
+  if (typeof value !== 'string' || !ISO_DATETIME.test(value)) throw new DumpdataError(`fields.${field} must be an ISO 8601 date and time (got ${describe(value)})`, index)
+  // A naive value (USE_TZ = False) is taken as UTC: the dump does not say which zone it meant.
+  const zoned = /(Z|[+-]\d{2}:?\d{2})$/.test(value) ? value : `${value}Z`
+  // JavaScript's Date reads milliseconds and `+hh:mm` only; Python may write microseconds.
+  const parsed = new Date(zoned.replace(' ', 'T').replace(/\.(\d{3})\d+/, '.$1').replace(/([+-]\d{2})(\d{2})$/, '$1:$2'))
+  if (Number.isNaN(parsed.getTime())) throw new DumpdataError(`fields.${field} is not a valid date and time (got ${describe(value)})`, index)
+  return parsed
+}
+
+function text (fields: Record<string, unknown>, field: string, index: number, maxLength: number, required: boolean): string {
+  const value = fields[field]
+  if (value === undefined && !required) return ''
+  if (typeof value !== 'string') throw new DumpdataError(`fields.${field} must be a string (got ${describe(value)})`, index)
+  if (value.length > maxLength) throw new DumpdataError(`fields.${field} is longer than ${maxLength} characters`, index)
+  // PostgreSQL text cannot hold NUL.
+  if (value.includes('\u0000')) throw new DumpdataError(`fields.${field} contains a NUL character`, index)
+  return value
+}
+
+function flag (fields: Record<string, unknown>, field: string, index: number, fallback: boolean): boolean {
+  const value = fields[field]
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') throw new DumpdataError(`fields.${field} must be true or false (got ${describe(value)})`, index)
+  return value
+}
+
+/** One record of the dump, checked; fields Django's loaddata would default are defaulted the same way. */
+function userRecord (record: unknown, index: number, now: Date): DjangoUser {
+  if (typeof record !== 'object' || record === null || Array.isArray(record)) throw new DumpdataError('must be an object with model, pk and fields', index)
+  const { model, pk, fields } = record as Record<string, unknown>
+  if (model !== 'auth.user') throw new DumpdataError(`model must be "auth.user" (got ${describe(model)})`, index)
+  if (pk === undefined || pk === null) throw new DumpdataError('has no pk: dump without --natural-primary, so that user ids (and tokens) survive', index)
+  if (typeof pk !== 'number' || !Number.isSafeInteger(pk) || pk < 1 || pk > MAX_ID) throw new DumpdataError(`pk must be an integer from 1 to ${MAX_ID} (got ${describe(pk)})`, index)
+  if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) throw new DumpdataError('fields must be an object', index)
+  const f = fields as Record<string, unknown>
+  const username = text(f, 'username', index, USERNAME_MAX_LENGTH, true)
+  if (username.trim() === '') throw new DumpdataError('fields.username may not be blank', index)
+  const password = text(f, 'password', index, 4096, true)
+  return {
+    id: pk,
+    username,
+    password,
+    firstName: text(f, 'first_name', index, 150, false),
+    lastName: text(f, 'last_name', index, 150, false),
+    email: text(f, 'email', index, 254, false),
+    isSuperuser: flag(f, 'is_superuser', index, false),
+    isStaff: flag(f, 'is_staff', index, false),
+    isActive: flag(f, 'is_active', index, true),
+    lastLogin: f.last_login === undefined || f.last_login === null ? null : datetime(f.last_login, 'last_login', index),
+    dateJoined: f.date_joined === undefined ? now : datetime(f.date_joined, 'date_joined', index)
+  }
+}
+
+/**
+ * Parses the JSON that `manage.py dumpdata auth.user` writes (any indentation) into users to insert.
+ * Throws DumpdataError naming the first malformed record by its index in the array, and the reason;
+ * a pk or username that appears twice is malformed too. Groups and permissions are not read.
+ */
+export function parseDumpdata (json: string, now = new Date()): DjangoUser[] {
+  let records: unknown
+  try {
+    records = JSON.parse(json)
+  } catch (err) {
+    throw new DumpdataError(`not valid JSON (${(err as Error).message})`)
+  }
+  if (!Array.isArray(records)) throw new DumpdataError('expected the JSON array that manage.py dumpdata writes')
+  const ids = new Map<number, number>()
+  const usernames = new Map<string, number>()
+  return records.map((record, index) => {
+    const user = userRecord(record, index, now)
+    const sameId = ids.get(user.id)
+    if (sameId !== undefined) throw new DumpdataError(`pk ${user.id} already appears in record ${sameId}`, index)
+    const sameName = usernames.get(user.username)
+    if (sameName !== undefined) throw new DumpdataError(`username ${describe(user.username)} already appears in record ${sameName}`, index)
+    ids.set(user.id, index)
+    usernames.set(user.username, index)
+    return user
+  })
+}
+
+/** How many users of each hash kind, and those whose hash can never match (with the reason). */
+export interface HashBreakdown {
+  counts: Map<string, number>
+  neverMatch: Array<{ id: number, username: string, reason: string }>
+}
+
+/** Counts the users by password hasher (`unusable` for `!…`, `unknown`, or the hasher's name). */
+export function hashBreakdown (users: DjangoUser[]): HashBreakdown {
+  const counts = new Map<string, number>()
+  const neverMatch: HashBreakdown['neverMatch'] = []
+  for (const user of users) {
+    const parsed = parseHash(user.password)
+    const kind = parsed.usable ? parsed.algorithm : parsed.problem === 'unusable' ? 'unusable' : parsed.algorithm ?? 'unknown'
+    counts.set(kind, (counts.get(kind) ?? 0) + 1)
+    if (!parsed.usable && parsed.problem !== 'unusable') neverMatch.push({ id: user.id, username: user.username, reason: parsed.detail })
+  }
+  return { counts, neverMatch }
+}
+
+/**
+ * Replaces every weak legacy hash (sha1, md5, unsalted_*) with its argon2id wrapper (hardenHash),
+ * a few at a time so that libuv's thread pool stays busy without queueing thousands of hashes.
+ * Returns how many were wrapped, by legacy hasher.
+ */
+export async function hardenUsers (users: DjangoUser[], concurrency = 4): Promise<Map<string, number>> {
+  const wrapped = new Map<string, number>()
+  let next = 0
+  async function worker (): Promise<void> {
+    while (next < users.length) {
+      const user = users[next++]
+      const hardened = await hardenHash(user.password)
+      if (hardened === undefined) continue
+      const parsed = parseHash(user.password)
+      const kind = parsed.usable ? parsed.algorithm : 'unknown'
+      wrapped.set(kind, (wrapped.get(kind) ?? 0) + 1)
+      user.password = hardened
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, worker))
+  return wrapped
+}

@@ -1,0 +1,137 @@
+// The hot path's user cache: no query per request, and changes reach every instance within a second.
+import t from 'tap'
+import { sql } from 'drizzle-orm'
+import type { FastifyInstance } from 'fastify'
+import { openDatabase } from '../../src/db/client.js'
+import type { User } from '../../src/db/schema.js'
+import { createUserCache } from '../../plugins/user-cache.js'
+import { bearer, build, Clock, createUser, obtainPair, testDatabase } from '../helper.js'
+
+const user = (id: number, firstName = 'Peter'): User => ({
+  id,
+  username: `u${id}`,
+  password: 'argon2$…',
+  firstName,
+  lastName: 'Parker',
+  email: '',
+  isActive: true,
+  isStaff: false,
+  isSuperuser: false,
+  lastLogin: null,
+  dateJoined: new Date(0),
+  tokensValidAfter: null
+})
+
+t.test('createUserCache: loads once, serves from memory, never keeps the password', async t => {
+  let loads = 0
+  let now = 0
+  const cache = createUserCache({ load: async (id) => { loads++; return id < 100 ? user(id) : undefined }, ttlMs: 1000, maxEntries: 3, now: () => now })
+  const [a, b] = await Promise.all([cache.get(1), cache.get(1)])
+  t.equal(loads, 1, 'concurrent misses share one load')
+  t.same(a, b)
+  t.notOk('password' in (a as object), 'the hash is not cached')
+  await cache.get(1)
+  t.equal(loads, 1, 'a hit costs no load')
+  t.equal(await cache.get(404), undefined)
+  await cache.get(404)
+  t.equal(loads, 2, 'unknown ids are remembered too')
+  now += 1001
+  await cache.get(1)
+  t.equal(loads, 3, 'the TTL is a backstop')
+})
+
+t.test('createUserCache: invalidation, LRU eviction, and a load that races a change', async t => {
+  let first = 'Peter'
+  let release: () => void = () => {}
+  const gate = new Promise<void>(resolve => { release = resolve })
+  let gated = false
+  const cache = createUserCache({
+    load: async (id) => {
+      if (gated) await gate
+      return user(id, first)
+    },
+    ttlMs: 60_000,
+    maxEntries: 2,
+    now: () => 0
+  })
+  await cache.get(1)
+  first = 'Miles'
+  cache.invalidate(1)
+  t.equal((await cache.get(1))?.firstName, 'Miles')
+
+  await cache.get(2)
+  await cache.get(1) // 1 is now the most recent
+  await cache.get(3) // evicts 2
+  t.equal(cache.size, 2)
+
+  // A load that started before a change must not put the old row back.
+  gated = true
+  cache.invalidate(3)
+  const racing = cache.get(3)
+  first = 'Gwen'
+  cache.invalidate(3)
+  release()
+  t.equal((await racing)?.firstName, 'Gwen')
+  gated = false
+  first = 'Ben'
+  t.equal((await cache.get(3))?.firstName, 'Ben', 'the raced load was not cached')
+  cache.clear()
+  t.equal(cache.size, 0)
+})
+
+const database = await testDatabase(t)
+
+/** Polls (no fixed sleep) until `check` holds; returns the milliseconds it took. */
+async function within (ms: number, check: () => Promise<boolean>): Promise<number> {
+  const started = Date.now()
+  while (Date.now() - started < ms) {
+    if (await check()) return Date.now() - started
+    await new Promise(resolve => setImmediate(resolve))
+  }
+  return Infinity
+}
+
+t.test('hello answers from memory: no user query per request in steady state', async t => {
+  const app = await build(t, {}, { database })
+  await createUser(app)
+  const { access } = await obtainPair(app)
+  let queries = 0
+  const original = app.users.findById
+  app.users.findById = async (id: number) => { queries++; return original(id) }
+  t.teardown(() => { app.users.findById = original })
+  for (let i = 0; i < 20; i++) {
+    const res = await app.inject({ method: 'GET', url: '/api/hello/', headers: bearer(access) })
+    t.equal(res.statusCode, 200)
+  }
+  t.ok(queries <= 1, `${queries} user queries for 20 requests`)
+})
+
+t.test('deactivation and revoke-all reach another instance within one second', async t => {
+  // On PostgreSQL the second instance has its own pool and LISTEN connection, as another process would.
+  const other = database.url === undefined ? database : await openDatabase(database.url, { dataDir: '' })
+  if (other !== database) t.teardown(() => other.close())
+  const clock = new Clock(Date.now())
+  const a = await build(t, {}, { database, clock })
+  const b = await build(t, {}, { database: other, clock })
+  await a.db.execute(sql`truncate users restart identity cascade`)
+  const spidey = await createUser(a, { username: 'miles', firstName: 'Miles', lastName: 'Morales' })
+  const pair = await obtainPair(a, 'miles', 'underoos')
+  const hello = (app: FastifyInstance) => app.inject({ method: 'GET', url: '/api/hello/', headers: bearer(pair.access) })
+  t.equal((await hello(b)).statusCode, 200, 'B has cached the user')
+
+  // A change made outside both instances, as the CLI or an operator would make it.
+  await a.db.execute(sql`update users set is_active = false where id = ${spidey.id}`)
+  const took = await within(1000, async () => (await hello(b)).json().code === 'user_inactive')
+  t.ok(took <= 1000, `deactivation reached B in ${took} ms`)
+
+  await a.db.execute(sql`update users set is_active = true where id = ${spidey.id}`)
+  t.ok(await within(1000, async () => (await hello(b)).statusCode === 200) <= 1000, 'reactivation too')
+
+  // Log out everywhere on A, a second after the login: B refuses the token within a second.
+  clock.tick(1)
+  const revoked = await a.inject({ method: 'POST', url: '/api/token/revoke-all/', headers: bearer(pair.access) })
+  t.equal(revoked.statusCode, 200)
+  t.equal((await hello(a)).statusCode, 401, 'A at once')
+  const tookRevoke = await within(1000, async () => (await hello(b)).statusCode === 401)
+  t.ok(tookRevoke <= 1000, `revoke-all reached B in ${tookRevoke} ms`)
+})
