@@ -1,13 +1,14 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { AuthenticationFailed, InvalidToken, NotAuthenticated, TokenError, TOKEN_MESSAGES } from '../src/errors.js'
-import { issuedBefore } from '../src/tokens.js'
+import { issuedBefore, type Claims, type TokenType } from '../src/tokens.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     /**
-     * An `onRequest` hook for protected routes: reads `Authorization`, validates the access token and
-     * loads its active user into `request.user`. Throws DRF's 401 errors (JWTAuthentication).
+     * An `onRequest` hook for protected routes: reads `Authorization`, validates the token against
+     * AUTH_TOKEN_CLASSES and loads its active user into `request.user` (under AUTH_STATELESS, builds
+     * it from the claims alone). Throws DRF's 401 errors (JWTAuthentication).
      */
     authenticate: (request: FastifyRequest) => Promise<void>
   }
@@ -18,8 +19,31 @@ const WHITESPACE = /[ \t\n\r\v\f]+/
 
 // Mirrors rest_framework_simplejwt/authentication.py: get_header → get_raw_token → get_validated_token → get_user.
 export default fp(async function authenticatePlugin (fastify: FastifyInstance) {
-  const { tokens, userCache } = fastify
-  const headerTypes = new Set(fastify.config.AUTH_HEADER_TYPES)
+  const { tokens, userCache, blacklist, config } = fastify
+  const headerTypes = new Set(config.AUTH_HEADER_TYPES)
+  // AUTH_TOKEN_CLASSES: the token types tried, in order, each named as simplejwt names its class.
+  const classes = config.AUTH_TOKEN_CLASSES.map(type => ({ type: type as TokenType, tokenClass: type === 'sliding' ? 'SlidingToken' : 'AccessToken' }))
+  const claimString = (claims: Claims, name: string) => typeof claims[name] === 'string' ? claims[name] : ''
+
+  /** simplejwt's get_validated_token: the first class the token fits, or one message per class tried. */
+  async function validated (raw: string): Promise<{ claims: Claims, tokenClass: string, type: TokenType }> {
+    const messages = []
+    for (const { type, tokenClass } of classes) {
+      try {
+        const claims = tokens.validate(raw, type)
+        // SlidingToken has BlacklistMixin: its verify() checks the blacklist (access tokens have none).
+        if (type === 'sliding') {
+          const status = await blacklist.status(claims[config.JTI_CLAIM] as string)
+          if (status.blacklisted !== undefined || status.familyRevoked) throw new TokenError(TOKEN_MESSAGES.blacklisted)
+        }
+        return { claims, tokenClass, type }
+      } catch (err) {
+        if (!(err instanceof TokenError)) throw err
+        messages.push({ token_class: tokenClass, token_type: type, message: err.message })
+      }
+    }
+    throw new InvalidToken('Given token not valid for any token type', messages)
+  }
 
   fastify.decorate('authenticate', async function authenticate (request: FastifyRequest) {
     const header = request.headers.authorization
@@ -31,18 +55,26 @@ export default fp(async function authenticatePlugin (fastify: FastifyInstance) {
     }
     const raw = parts[1]
 
-    let claims
-    try {
-      claims = tokens.validate(raw, 'access')
-    } catch (err) {
-      if (!(err instanceof TokenError)) throw err
-      throw new InvalidToken('Given token not valid for any token type', [
-        { token_class: 'AccessToken', token_type: 'access', message: err.message }
-      ])
-    }
+    const { claims, tokenClass, type } = await validated(raw)
 
     const userId = tokens.userId(raw, claims)
     if (userId === undefined) throw new InvalidToken(TOKEN_MESSAGES.noUser)
+    // JWTStatelessUserAuthentication: no user lookup; the token's claims are the user (TokenUser).
+    // No active or cut-off check either: a revoked access token works until it expires.
+    if (config.AUTH_STATELESS) {
+      request.user = {
+        id: userId,
+        username: claimString(claims, 'username'),
+        firstName: claimString(claims, 'first_name'),
+        lastName: claimString(claims, 'last_name'),
+        email: claimString(claims, 'email'),
+        isStaff: false,
+        isSuperuser: false,
+        claims,
+        stateless: true
+      }
+      return
+    }
     // From memory in steady state: no database round trip per request (plugins/user-cache.ts).
     const user = await userCache.get(userId)
     if (user === undefined) throw new AuthenticationFailed('User not found', 'user_not_found')
@@ -50,7 +82,7 @@ export default fp(async function authenticatePlugin (fastify: FastifyInstance) {
     // Revocation without a per-request blacklist lookup: the user row already carries the cut-off.
     if (issuedBefore(claims, user.tokensValidAfter)) {
       throw new InvalidToken('Given token not valid for any token type', [
-        { token_class: 'AccessToken', token_type: 'access', message: TOKEN_MESSAGES.blacklisted }
+        { token_class: tokenClass, token_type: type, message: TOKEN_MESSAGES.blacklisted }
       ])
     }
 
@@ -65,4 +97,4 @@ export default fp(async function authenticatePlugin (fastify: FastifyInstance) {
       claims
     }
   })
-}, { name: 'authenticate', dependencies: ['jwt', 'user-cache'] })
+}, { name: 'authenticate', dependencies: ['jwt', 'user-cache', 'blacklist'] })

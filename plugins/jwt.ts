@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify'
 import { appSecrets } from '../src/db/schema.js'
 import { keySettings } from '../src/config.js'
 import { generateKey, HMAC_KEY_BYTES, isHmac, keyedVerifier, loadKeySet, type Algorithm, type KeySet } from '../src/keys.js'
-import { createTokenService, type Claims, type Decoded, type TokenService } from '../src/tokens.js'
+import { createTokenService, type Claims, type Decoded, type TokenClaimsHook, type TokenService } from '../src/tokens.js'
 import type { Db } from '../src/db/client.js'
 
 declare module 'fastify' {
@@ -34,8 +34,19 @@ export interface AuthenticatedUser {
   email: string
   isStaff: boolean
   isSuperuser: boolean
-  /** The validated access token's claims. */
+  /** The validated token's claims. */
   claims: Claims
+  /**
+   * True under AUTH_STATELESS: nothing was loaded from the database; the id is the token's, and the
+   * names and email come from `username`, `first_name`, `last_name`, `email` claims when present
+   * (empty otherwise); isStaff and isSuperuser are always false (simplejwt's TokenUser).
+   */
+  stateless?: boolean
+}
+
+export interface JwtPluginOptions {
+  /** Extra claims for new tokens (simplejwt's get_token override); reserved claims are dropped with a warning. */
+  tokenClaims?: TokenClaimsHook
 }
 
 /**
@@ -55,7 +66,7 @@ export async function storedSigningKey (db: Db, alg: Algorithm): Promise<string>
 // results of its own format checks; fast-jwt's cache would only duplicate it.
 const VERIFY_OPTIONS = { complete: true, ignoreExpiration: true, ignoreNotBefore: true } as const
 
-export default fp(async function jwtPlugin (fastify: FastifyInstance) {
+export default fp<JwtPluginOptions>(async function jwtPlugin (fastify: FastifyInstance, options: JwtPluginOptions) {
   const { config } = fastify
   const alg = config.JWT_ALGORITHM
   let signingKey = config.JWT_SIGNING_KEY
@@ -84,6 +95,9 @@ export default fp(async function jwtPlugin (fastify: FastifyInstance) {
     settings: config,
     sign: (payload) => fastify.jwt.sign(payload),
     verify,
-    now: fastify.now
+    now: fastify.now,
+    tokenClaims: options.tokenClaims,
+    onReservedClaims: (names) => fastify.log.warn({ event: 'reserved_claims_ignored', claims: names },
+      'tokenClaims returned reserved claims; they were ignored')
   }))
 }, { name: 'jwt', dependencies: ['config', 'db'] })

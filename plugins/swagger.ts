@@ -31,7 +31,8 @@ export default fp(async function swaggerPlugin (fastify: FastifyInstance) {
         { name: 'token', description: 'Obtain, refresh, verify, blacklist and revoke JSON web tokens (simplejwt\'s views, plus revoke-all).' },
         { name: 'hello', description: 'The tutorial\'s protected resource.' },
         { name: 'keys', description: 'Public keys for verifying tokens elsewhere.' },
-        { name: 'health', description: 'Liveness and readiness probes.' }
+        { name: 'health', description: 'Liveness and readiness probes.' },
+        { name: 'admin', description: 'User administration for staff (Django\'s admin): list, create, read, update, set passwords, deactivate, revoke tokens.' }
       ],
       components: {
         securitySchemes: {

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events'
 import fp from 'fastify-plugin'
-import { and, eq, inArray, or, sql, TransactionRollbackError } from 'drizzle-orm'
+import { and, eq, ilike, inArray, or, sql, TransactionRollbackError } from 'drizzle-orm'
 import type { FastifyInstance } from 'fastify'
 import { users, type NewUser, type User } from '../src/db/schema.js'
 import type { Db } from '../src/db/client.js'
@@ -145,6 +145,26 @@ export function createUsersRepository (db: Db, changed: (id: number) => void = (
       }
       for (const id of touched) changed(id)
       return result
+    },
+
+    /**
+     * One page of users by id, and how many match in all: for the admin list. `search` holds terms
+     * that must each occur in the username, case-insensitively (DRF's SearchFilter, `icontains`).
+     */
+    async page (options: { search: string[], limit: number, offset: number }): Promise<{ count: number, users: User[] }> {
+      const escape = (term: string) => term.replace(/[\\%_]/g, (c) => `\\${c}`)
+      const where = options.search.length === 0 ? undefined : and(...options.search.map(term => ilike(users.username, `%${escape(term)}%`)))
+      const [{ count }] = await db.select({ count: sql<number>`count(*)`.mapWith(Number) }).from(users).where(where)
+      const rows = await db.select().from(users).where(where).orderBy(users.id).limit(options.limit).offset(options.offset)
+      return { count, users: rows }
+    },
+
+    /** Applies changes to a user named by id; undefined when there is no such user. */
+    async updateById (id: number, changes: Partial<Omit<NewUser, 'id' | 'username'>>): Promise<User | undefined> {
+      if (!Number.isSafeInteger(id) || id < 1 || id > MAX_USER_ID) return undefined
+      const [updated] = await db.update(users).set(changes).where(eq(users.id, id)).returning()
+      if (updated !== undefined) changed(updated.id)
+      return updated
     }
   }
 }

@@ -24,7 +24,11 @@ const helloRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     }
   }, async (request) => {
-    return { msg: `Hello ${request.user.firstName} ${request.user.lastName}` }
+    const { firstName, lastName, stateless, username, id } = request.user
+    // Under AUTH_STATELESS the names are the token's first_name/last_name claims (add them with the
+    // tokenClaims option); a token without them greets its username claim, or its user id.
+    if (stateless === true && firstName === '' && lastName === '') return { msg: `Hello ${username === '' ? `user ${id}` : username}` }
+    return { msg: `Hello ${firstName} ${lastName}` }
   })
 }
 

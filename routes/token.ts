@@ -123,7 +123,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     // our argon2id now, while the plain password is at hand. Only after a successful login, so that
     // the extra hash cannot tell a right password from a wrong one for an inactive account.
     if (needsRehash(user.password)) await users.rehashPassword(user.id, user.password, await hashPassword(password))
-    const { refresh, access, refreshClaims } = tokens.obtainPair(user.id)
+    const { refresh, access, refreshClaims } = tokens.obtainPair(user.id, user)
     // A login starts a family: its first token's jti names it, and every rotation inherits it.
     const jti = jtiOf(refreshClaims)
     await blacklist.outstand({ jti, userId: user.id, family: jti, createdAt: new Date(fastify.now()), expiresAt: expiresAt(refreshClaims) })

@@ -3,6 +3,7 @@ import { STATUS_CODES } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import type { Config } from './config.js'
+import type { TokenClaimsHook } from './tokens.js'
 import type { Database } from './db/client.js'
 import errorHandler from '../plugins/error-handler.js'
 import configPlugin from '../plugins/config.js'
@@ -18,8 +19,10 @@ import authenticate from '../plugins/authenticate.js'
 import tokenRoutes from '../routes/token.js'
 import helloRoutes from '../routes/hello.js'
 import revokeAllRoutes from '../routes/revoke-all.js'
+import slidingRoutes from '../routes/sliding.js'
 import jwksRoutes from '../routes/jwks.js'
 import healthRoutes from '../routes/health.js'
+import adminUserRoutes from '../routes/admin-users.js'
 
 export interface AppOptions {
   config: Config
@@ -27,6 +30,12 @@ export interface AppOptions {
   database?: Database
   /** The clock, in milliseconds since the epoch (tests move it instead of sleeping). */
   now?: () => number
+  /**
+   * Extra claims for the tokens of a login (both tokens of a pair, and sliding tokens): simplejwt's
+   * get_token override. Refresh copies them to access tokens and rotation keeps them. Reserved claims
+   * (token type, exp, iat, jti, user id, aud, iss, nbf, sub, refresh_exp) are dropped with a warning.
+   */
+  tokenClaims?: TokenClaimsHook
 }
 
 /** Request bodies larger than this are refused with 413 before they are parsed. */
@@ -75,7 +84,7 @@ export default async function app (fastify: FastifyInstance, options: AppOptions
   await fastify.register(http)
   await fastify.register(swagger)
   await fastify.register(db, { database: options.database })
-  await fastify.register(jwt)
+  await fastify.register(jwt, { tokenClaims: options.tokenClaims })
   await fastify.register(users)
   await fastify.register(userCache)
   await fastify.register(blacklist)
@@ -83,8 +92,10 @@ export default async function app (fastify: FastifyInstance, options: AppOptions
   await fastify.register(authenticate)
 
   await fastify.register(tokenRoutes, { prefix: '/api/token' })
+  await fastify.register(slidingRoutes, { prefix: '/api/token/sliding' })
   await fastify.register(revokeAllRoutes, { prefix: '/api/token/revoke-all' })
   await fastify.register(helloRoutes, { prefix: '/api/hello' })
   await fastify.register(jwksRoutes)
+  await fastify.register(adminUserRoutes, { prefix: '/api/admin/users' })
   await fastify.register(healthRoutes, { prefix: '/health' })
 }

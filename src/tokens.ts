@@ -4,11 +4,35 @@ import { randomUUID } from 'node:crypto'
 import { TokenError, TOKEN_MESSAGES } from './errors.js'
 import type { Config } from './config.js'
 
-export type TokenType = 'access' | 'refresh'
+export type TokenType = 'access' | 'refresh' | 'sliding'
 export type Claims = Record<string, unknown>
 export type TokenSettings = Pick<Config,
   'ACCESS_TOKEN_LIFETIME' | 'REFRESH_TOKEN_LIFETIME' | 'JWT_AUDIENCE' | 'JWT_ISSUER' | 'JWT_LEEWAY' |
-  'USER_ID_CLAIM' | 'TOKEN_TYPE_CLAIM' | 'JTI_CLAIM'>
+  'USER_ID_CLAIM' | 'TOKEN_TYPE_CLAIM' | 'JTI_CLAIM'> &
+  Partial<Pick<Config, 'SLIDING_TOKEN_LIFETIME' | 'SLIDING_TOKEN_REFRESH_LIFETIME'>>
+
+/** simplejwt's SLIDING_TOKEN_REFRESH_EXP_CLAIM: until when a sliding token may be refreshed. */
+export const REFRESH_EXP_CLAIM = 'refresh_exp'
+
+/** The user a `tokenClaims` hook sees (simplejwt's get_token(user)): the user row without its password. */
+export interface ClaimsUser {
+  id: number
+  username: string
+  firstName: string
+  lastName: string
+  email: string
+  isStaff: boolean
+  isSuperuser: boolean
+}
+
+/** simplejwt's get_token override: extra claims for both tokens of a login (and sliding tokens). */
+export type TokenClaimsHook = (user: ClaimsUser) => Claims
+
+/** Claims a `tokenClaims` hook may never set: the ones every token check relies on. */
+export function reservedClaims (settings: TokenSettings): Set<string> {
+  return new Set([settings.TOKEN_TYPE_CLAIM, 'exp', 'iat', settings.JTI_CLAIM, 'jti', settings.USER_ID_CLAIM,
+    'aud', 'iss', 'nbf', 'sub', REFRESH_EXP_CLAIM])
+}
 
 /** The longest token we look at; anything longer is refused before any parsing. */
 export const MAX_TOKEN_LENGTH = 8192
@@ -42,16 +66,21 @@ export function isCompactJws (token: string): boolean {
 }
 
 /** The claims of a new token, in simplejwt's order: token_type, exp, iat, jti, user_id, aud, iss. */
-export function newClaims (type: TokenType, userId: number, nowMs: number, settings: TokenSettings): Claims {
+export function newClaims (type: TokenType, userId: number, nowMs: number, settings: TokenSettings, extra: Claims = {}): Claims {
   const iat = Math.floor(nowMs / 1000)
-  const lifetime = type === 'access' ? settings.ACCESS_TOKEN_LIFETIME : settings.REFRESH_TOKEN_LIFETIME
-  return withAudience({
+  const lifetime = type === 'access'
+    ? settings.ACCESS_TOKEN_LIFETIME
+    : type === 'sliding' ? settings.SLIDING_TOKEN_LIFETIME ?? 300 : settings.REFRESH_TOKEN_LIFETIME
+  const claims: Claims = {
     [settings.TOKEN_TYPE_CLAIM]: type,
     exp: iat + lifetime,
     iat,
-    [settings.JTI_CLAIM]: newJti(),
-    [settings.USER_ID_CLAIM]: userId
-  }, settings)
+    [settings.JTI_CLAIM]: newJti()
+  }
+  // SlidingToken.__init__ sets refresh_exp before for_user sets the user id.
+  if (type === 'sliding') claims[REFRESH_EXP_CLAIM] = iat + (settings.SLIDING_TOKEN_REFRESH_LIFETIME ?? 86400)
+  claims[settings.USER_ID_CLAIM] = userId
+  return withAudience({ ...claims, ...extra }, settings)
 }
 
 /**
@@ -205,10 +234,31 @@ export interface TokenServiceOptions {
   verify: (token: string) => Decoded
   /** Milliseconds since the epoch; injected so that tests control time. */
   now: () => number
+  /** Extra claims for new tokens (an app option, simplejwt's get_token override). */
+  tokenClaims?: TokenClaimsHook
+  /** Told the reserved claim names a tokenClaims hook tried to set (they are dropped). */
+  onReservedClaims?: (names: string[]) => void
 }
 
 /** Creates the token backend: minting and checking tokens with one key, one algorithm and one clock. */
-export function createTokenService ({ settings, sign, verify, now }: TokenServiceOptions) {
+export function createTokenService ({ settings, sign, verify, now, tokenClaims, onReservedClaims }: TokenServiceOptions) {
+  const reserved = reservedClaims(settings)
+
+  /** The hook's claims for a user, without the reserved ones (dropped, and reported). */
+  function extraClaims (user: ClaimsUser | undefined): Claims {
+    if (tokenClaims === undefined || user === undefined) return {}
+    const extra: Claims = {}
+    const refused: string[] = []
+    // Only these fields, never the password hash, whatever object the caller holds.
+    const { id, username, firstName, lastName, email, isStaff, isSuperuser } = user
+    for (const [name, value] of Object.entries(tokenClaims({ id, username, firstName, lastName, email, isStaff, isSuperuser }))) {
+      if (reserved.has(name)) refused.push(name)
+      else if (value !== undefined) extra[name] = value
+    }
+    if (refused.length > 0) onReservedClaims?.(refused)
+    return extra
+  }
+
   // Tokens whose format and signature already checked out, with the user id they name: the hot
   // path (the same access token on every request) skips decoding, verifying and scanning again.
   // Only time-independent facts are kept; claims are checked against the clock on every use.
@@ -254,9 +304,9 @@ export function createTokenService ({ settings, sign, verify, now }: TokenServic
     now,
 
     /** A new refresh and access token for a user, sharing one `iat` (TokenObtainPairSerializer). */
-    obtainPair (userId: number): { refresh: string, access: string, refreshClaims: Claims } {
+    obtainPair (userId: number, user?: ClaimsUser): { refresh: string, access: string, refreshClaims: Claims } {
       const nowMs = now()
-      const refreshClaims = newClaims('refresh', userId, nowMs, settings)
+      const refreshClaims = newClaims('refresh', userId, nowMs, settings, extraClaims(user))
       const accessClaims = accessClaimsFromRefresh(refreshClaims, nowMs, settings)
       return { refresh: sign(refreshClaims), access: sign(accessClaims), refreshClaims }
     },
@@ -267,6 +317,27 @@ export function createTokenService ({ settings, sign, verify, now }: TokenServic
       const exp = iat + settings.REFRESH_TOKEN_LIFETIME
       const jti = newJti()
       return { token: sign({ ...refresh, exp, iat, [settings.JTI_CLAIM]: jti }), jti, iat, exp }
+    },
+
+    /** A new sliding token for a user (TokenObtainSlidingSerializer), with the hook's claims. */
+    obtainSliding (userId: number, user?: ClaimsUser): { token: string, claims: Claims } {
+      const claims = newClaims('sliding', userId, now(), settings, extraClaims(user))
+      return { token: sign(claims), claims }
+    },
+
+    /**
+     * TokenRefreshSlidingSerializer: refresh_exp must not have passed (no leeway, as check_exp);
+     * then the same claims, jti and refresh_exp included, with a new exp and iat. Throws TokenError.
+     */
+    refreshSliding (sliding: Claims): { token: string, claims: Claims } {
+      const nowMs = now()
+      const refreshExp = sliding[REFRESH_EXP_CLAIM]
+      if (refreshExp === undefined) throw new TokenError(`Token has no '${REFRESH_EXP_CLAIM}' claim`)
+      if (!isEpoch(refreshExp)) throw new TokenError(TOKEN_MESSAGES.invalid)
+      if (refreshExp * 1000 <= nowMs) throw new TokenError(`Token '${REFRESH_EXP_CLAIM}' claim has expired`)
+      const iat = Math.floor(nowMs / 1000)
+      const claims = { ...sliding, exp: iat + (settings.SLIDING_TOKEN_LIFETIME ?? 300), iat }
+      return { token: sign(claims), claims }
     },
 
     /** The access token minted from a verified refresh token's claims. */

@@ -51,6 +51,10 @@ t.test('defaults: an empty environment gives simplejwt\'s settings', async t => 
     UPDATE_LAST_LOGIN: false,
     REFRESH_REUSE_DETECTION: false,
     REFRESH_REUSE_INTERVAL: 0,
+    SLIDING_TOKEN_LIFETIME: 300,
+    SLIDING_TOKEN_REFRESH_LIFETIME: 86400,
+    AUTH_TOKEN_CLASSES: ['access'],
+    AUTH_STATELESS: false,
     JWT_ALGORITHM: 'HS256',
     JWT_SIGNING_KEY: undefined,
     JWT_VERIFYING_KEY: undefined,
@@ -78,6 +82,19 @@ t.test('defaults: an empty environment gives simplejwt\'s settings', async t => 
   })
 })
 
+t.test('sliding and stateless settings (issue 9)', async t => {
+  const config = loadConfig({ SLIDING_TOKEN_LIFETIME: '10m', SLIDING_TOKEN_REFRESH_LIFETIME: '2d', AUTH_TOKEN_CLASSES: ' sliding , access ', AUTH_STATELESS: '1' })
+  t.equal(config.SLIDING_TOKEN_LIFETIME, 600)
+  t.equal(config.SLIDING_TOKEN_REFRESH_LIFETIME, 172800)
+  t.strictSame(config.AUTH_TOKEN_CLASSES, ['sliding', 'access'])
+  t.equal(config.AUTH_STATELESS, true)
+  t.strictSame(loadConfig({ AUTH_TOKEN_CLASSES: 'sliding' }).AUTH_TOKEN_CLASSES, ['sliding'])
+  t.equal(configError(t, { AUTH_TOKEN_CLASSES: 'refresh' }).variable, 'AUTH_TOKEN_CLASSES')
+  t.equal(configError(t, { AUTH_TOKEN_CLASSES: 'access,access' }).variable, 'AUTH_TOKEN_CLASSES')
+  t.equal(configError(t, { AUTH_STATELESS: 'yes' }).variable, 'AUTH_STATELESS')
+  t.equal(configError(t, { SLIDING_TOKEN_LIFETIME: 'forever' }).variable, 'SLIDING_TOKEN_LIFETIME')
+})
+
 t.test('unrelated variables are ignored', async t => {
   const config = loadConfig({ PATH: '/usr/bin', HOME: '/root', SOMETHING_ELSE: 'x' })
   t.equal(config.PORT, 3000)
@@ -93,6 +110,10 @@ t.test('every setting can be set', async t => {
     BLACKLIST_AFTER_ROTATION: '1',
     UPDATE_LAST_LOGIN: 'true',
     REFRESH_REUSE_INTERVAL: '10s',
+    SLIDING_TOKEN_LIFETIME: '15m',
+    SLIDING_TOKEN_REFRESH_LIFETIME: '2d',
+    AUTH_TOKEN_CLASSES: 'access,sliding',
+    AUTH_STATELESS: 'true',
     JWT_ALGORITHM: 'HS512',
     JWT_SIGNING_KEY: KEY_64,
     JWT_AUDIENCE: 'my-audience',
@@ -124,6 +145,10 @@ t.test('every setting can be set', async t => {
     UPDATE_LAST_LOGIN: true,
     REFRESH_REUSE_DETECTION: true,
     REFRESH_REUSE_INTERVAL: 10,
+    SLIDING_TOKEN_LIFETIME: 900,
+    SLIDING_TOKEN_REFRESH_LIFETIME: 172800,
+    AUTH_TOKEN_CLASSES: ['access', 'sliding'],
+    AUTH_STATELESS: true,
     JWT_ALGORITHM: 'HS512',
     JWT_SIGNING_KEY: KEY_64,
     JWT_VERIFYING_KEY: undefined,

@@ -3,7 +3,7 @@ import { createHmac } from 'node:crypto'
 import Fastify, { type FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { sql } from 'drizzle-orm'
-import app, { serverOptions } from '../src/app.js'
+import app, { serverOptions, type AppOptions } from '../src/app.js'
 import { loadConfig, type Config } from '../src/config.js'
 import type { Database } from '../src/db/client.js'
 import { hashPassword } from '../src/passwords.js'
@@ -45,6 +45,8 @@ export async function testDatabase (t: TestLike): Promise<Database & { url?: str
 export interface BuildOptions {
   database?: Database
   clock?: Clock
+  /** The app's tokenClaims option (custom claims). */
+  tokenClaims?: AppOptions['tokenClaims']
 }
 
 /**
@@ -55,7 +57,7 @@ export async function build (t: TestLike, overrides: Partial<Config> = {}, optio
   const config = testConfig(overrides)
   const database = options.database ?? await testDatabase(t)
   const server = Fastify(serverOptions(config))
-  await server.register(fp(app), { config, database, now: options.clock?.now })
+  await server.register(fp(app), { config, database, now: options.clock?.now, tokenClaims: options.tokenClaims })
   await server.ready()
   built.add(server)
   t.teardown(async () => {

@@ -80,6 +80,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/token/sliding/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Obtain a sliding token
+         * @description Takes a set of user credentials and returns a sliding JSON web token to prove the authentication of those credentials. The token authenticates protected routes when AUTH_TOKEN_CLASSES includes `sliding`, and can be refreshed until its `refresh_exp` claim (SLIDING_TOKEN_REFRESH_LIFETIME after login).
+         */
+        post: operations["obtainSlidingToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/token/sliding/refresh/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refresh a sliding token
+         * @description Takes a sliding JSON web token and returns a new one with a renewed expiration time (SLIDING_TOKEN_LIFETIME from now), if its `refresh_exp` claim has not passed. The new token keeps the jti and the `refresh_exp` of the one presented. Refuses blacklisted tokens, tokens revoked by log out everywhere, and inactive or deleted users.
+         */
+        post: operations["refreshSlidingToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/token/sliding/blacklist/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Blacklist a sliding token (log out)
+         * @description Not in simplejwt, whose blacklist view takes refresh tokens only. Takes a sliding JSON web token and blacklists it by its jti: it, and every token refreshed from it, is refused from then on by protected routes, sliding refresh and verify.
+         */
+        post: operations["blacklistSlidingToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/token/revoke-all/": {
         parameters: {
             query?: never;
@@ -134,6 +194,114 @@ export interface paths {
         get: operations["getJwks"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/users/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List users
+         * @description Every user, by id, one page at a time (`?page=`, `?page_size=` up to 100), optionally filtered by `?search=` on the username. Staff only.
+         */
+        get: operations["listUsers"];
+        put?: never;
+        /**
+         * Create a user
+         * @description Creates a user with a password (stored as an argon2id hash, never returned), names, email and flags, as Django's admin does. The username must be free. Staff only.
+         */
+        post: operations["createUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/users/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a user
+         * @description One user by id: names, email, flags, and when they joined and last logged in; never the password hash. Staff only.
+         */
+        get: operations["getUser"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Update a user
+         * @description Changes any of first_name, last_name, email, is_active, is_staff and is_superuser; other fields are ignored (the username is fixed, the password has its own route). Deactivating here does not revoke tokens by itself: inactive users are refused anyway, and POST …/deactivate/ also revokes. Staff only.
+         */
+        patch: operations["updateUser"];
+        trace?: never;
+    };
+    "/api/admin/users/{id}/set-password/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set a user's password
+         * @description Replaces the user's password (stored as an argon2id hash) and, as the CLI's changepassword does, revokes every token the user holds: they must log in again with the new password. Staff only.
+         */
+        post: operations["setUserPassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/users/{id}/deactivate/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deactivate a user
+         * @description Sets is_active to false and revokes every token of the user: the user can neither log in nor use a token obtained before. PATCH is_active back to true to reactivate (old tokens stay revoked). Staff only.
+         */
+        post: operations["deactivateUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/users/{id}/revoke-all/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Log a user out everywhere
+         * @description Blacklists every outstanding refresh token of the user and rejects every access token issued before now, as POST /api/token/revoke-all/ does for oneself. Tokens obtained afterwards work as usual. Staff only.
+         */
+        post: operations["revokeUserTokens"];
         delete?: never;
         options?: never;
         head?: never;
@@ -823,6 +991,485 @@ export interface operations {
             };
         };
     };
+    obtainSlidingToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "username": "spiderman",
+                 *       "password": "underoos"
+                 *     }
+                 */
+                "application/json": {
+                    /**
+                     * @description The username; surrounding whitespace is ignored.
+                     * @example spiderman
+                     */
+                    username: string;
+                    /**
+                     * @description The password; surrounding whitespace is ignored, as in simplejwt.
+                     * @example underoos
+                     */
+                    password: string;
+                };
+                /**
+                 * @example {
+                 *       "username": "spiderman",
+                 *       "password": "underoos"
+                 *     }
+                 */
+                "application/x-www-form-urlencoded": {
+                    /**
+                     * @description The username; surrounding whitespace is ignored.
+                     * @example spiderman
+                     */
+                    username: string;
+                    /**
+                     * @description The password; surrounding whitespace is ignored, as in simplejwt.
+                     * @example underoos
+                     */
+                    password: string;
+                };
+                /**
+                 * @example {
+                 *       "username": "spiderman",
+                 *       "password": "underoos"
+                 *     }
+                 */
+                "multipart/form-data": {
+                    /**
+                     * @description The username; surrounding whitespace is ignored.
+                     * @example spiderman
+                     */
+                    username: string;
+                    /**
+                     * @description The password; surrounding whitespace is ignored, as in simplejwt.
+                     * @example underoos
+                     */
+                    password: string;
+                };
+            };
+        };
+        responses: {
+            /** @description A new sliding token. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description A sliding token: sent as `Authorization: Bearer <token>` when AUTH_TOKEN_CLASSES includes `sliding`, and refreshed at POST /api/token/sliding/refresh/ until its `refresh_exp`.
+                         * @example eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoic2xpZGluZyIsImV4cCI6MTc5NTk5MTczNywiaWF0IjoxNzk1OTkxNDM3LCJqdGkiOiI1YzFmMGU4YTJiN2Q0YzkzYTZlMWY0YjhkMmM3YTllMCIsInJlZnJlc2hfZXhwIjoxNzk2MDc3ODM3LCJ1c2VyX2lkIjoxfQ.U3stEmmCz78pngeUAZE5EbUIApH7w-A-Ne3w2_GGS8M
+                         */
+                        token: string;
+                    };
+                };
+            };
+            /** @description The body is malformed or a field is missing, blank, null or not a string. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: string[];
+                    } | {
+                        /** @description What went wrong, for humans. */
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Unknown user, wrong password or inactive user: the same answer for all three. */
+            401: {
+                headers: {
+                    /** @description The authentication challenge, on every 401. */
+                    "www-authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description What went wrong, for humans.
+                         * @example Token is invalid or expired
+                         */
+                        detail: string;
+                        /**
+                         * @description What went wrong, for programs: `token_not_valid`, `no_active_account`, `bad_authorization_header`, `user_not_found` or `user_inactive`.
+                         * @example token_not_valid
+                         */
+                        code?: string;
+                        /** @description Why the presented token was refused, per token type tried (authenticated routes only). */
+                        messages?: {
+                            /**
+                             * @description The token class tried, as simplejwt names it.
+                             * @example AccessToken
+                             */
+                            token_class: string;
+                            /**
+                             * @description The token type tried.
+                             * @example access
+                             */
+                            token_type: string;
+                            /**
+                             * @description Why that token type did not fit.
+                             * @example Token is invalid or expired
+                             */
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The body is larger than 64 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What went wrong, for humans. */
+                        detail: string;
+                    };
+                };
+            };
+            /** @description The Content-Type is not JSON, form-urlencoded or multipart. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What went wrong, for humans. */
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Too many failed logins for this username or from this client; `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "retry-after"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What went wrong, for humans. */
+                        detail: string;
+                    };
+                };
+            };
+            /** @description The database does not answer in time; try again later. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "retry-after"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What went wrong, for humans. */
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    refreshSlidingToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoic2xpZGluZyIsImV4cCI6MTc5NTk5MTczNywiaWF0IjoxNzk1OTkxNDM3LCJqdGkiOiI1YzFmMGU4YTJiN2Q0YzkzYTZlMWY0YjhkMmM3YTllMCIsInJlZnJlc2hfZXhwIjoxNzk2MDc3ODM3LCJ1c2VyX2lkIjoxfQ.U3stEmmCz78pngeUAZE5EbUIApH7w-A-Ne3w2_GGS8M"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description A sliding token obtained from POST /api/token/sliding/. */
+                    token: string;
+                };
+                /**
+                 * @example {
+                 *       "token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoic2xpZGluZyIsImV4cCI6MTc5NTk5MTczNywiaWF0IjoxNzk1OTkxNDM3LCJqdGkiOiI1YzFmMGU4YTJiN2Q0YzkzYTZlMWY0YjhkMmM3YTllMCIsInJlZnJlc2hfZXhwIjoxNzk2MDc3ODM3LCJ1c2VyX2lkIjoxfQ.U3stEmmCz78pngeUAZE5EbUIApH7w-A-Ne3w2_GGS8M"
+                 *     }
+                 */
+                "application/x-www-form-urlencoded": {
+                    /** @description A sliding token obtained from POST /api/token/sliding/. */
+                    token: string;
+                };
+                /**
+                 * @example {
+                 *       "token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoic2xpZGluZyIsImV4cCI6MTc5NTk5MTczNywiaWF0IjoxNzk1OTkxNDM3LCJqdGkiOiI1YzFmMGU4YTJiN2Q0YzkzYTZlMWY0YjhkMmM3YTllMCIsInJlZnJlc2hfZXhwIjoxNzk2MDc3ODM3LCJ1c2VyX2lkIjoxfQ.U3stEmmCz78pngeUAZE5EbUIApH7w-A-Ne3w2_GGS8M"
+                 *     }
+                 */
+                "multipart/form-data": {
+                    /** @description A sliding token obtained from POST /api/token/sliding/. */
+                    token: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The refreshed sliding token. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description A sliding token: sent as `Authorization: Bearer <token>` when AUTH_TOKEN_CLASSES includes `sliding`, and refreshed at POST /api/token/sliding/refresh/ until its `refresh_exp`.
+                         * @example eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoic2xpZGluZyIsImV4cCI6MTc5NTk5MTczNywiaWF0IjoxNzk1OTkxNDM3LCJqdGkiOiI1YzFmMGU4YTJiN2Q0YzkzYTZlMWY0YjhkMmM3YTllMCIsInJlZnJlc2hfZXhwIjoxNzk2MDc3ODM3LCJ1c2VyX2lkIjoxfQ.U3stEmmCz78pngeUAZE5EbUIApH7w-A-Ne3w2_GGS8M
+                         */
+                        token: string;
+                    };
+                };
+            };
+            /** @description The body is malformed or a field is missing, blank, null or not a string. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: string[];
+                    } | {
+                        /** @description What went wrong, for humans. */
+                        detail: string;
+                    };
+                };
+            };
+            /** @description The token is invalid, expired, past its `refresh_exp`, blacklisted or not a sliding token, or its user is inactive or gone. */
+            401: {
+                headers: {
+                    /** @description The authentication challenge, on every 401. */
+                    "www-authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description What went wrong, for humans.
+                         * @example Token is invalid or expired
+                         */
+                        detail: string;
+                        /**
+                         * @description What went wrong, for programs: `token_not_valid`, `no_active_account`, `bad_authorization_header`, `user_not_found` or `user_inactive`.
+                         * @example token_not_valid
+                         */
+                        code?: string;
+                        /** @description Why the presented token was refused, per token type tried (authenticated routes only). */
+                        messages?: {
+                            /**
+                             * @description The token class tried, as simplejwt names it.
+                             * @example AccessToken
+                             */
+                            token_class: string;
+                            /**
+                             * @description The token type tried.
+                             * @example access
+                             */
+                            token_type: string;
+                            /**
+                             * @description Why that token type did not fit.
+                             * @example Token is invalid or expired
+                             */
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The body is larger than 64 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What went wrong, for humans. */
+                        detail: string;
+                    };
+                };
+            };
+            /** @description The Content-Type is not JSON, form-urlencoded or multipart. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What went wrong, for humans. */
+                        detail: string;
+                    };
+                };
+            };
+            /** @description The database does not answer in time; try again later. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "retry-after"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What went wrong, for humans. */
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    blacklistSlidingToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoic2xpZGluZyIsImV4cCI6MTc5NTk5MTczNywiaWF0IjoxNzk1OTkxNDM3LCJqdGkiOiI1YzFmMGU4YTJiN2Q0YzkzYTZlMWY0YjhkMmM3YTllMCIsInJlZnJlc2hfZXhwIjoxNzk2MDc3ODM3LCJ1c2VyX2lkIjoxfQ.U3stEmmCz78pngeUAZE5EbUIApH7w-A-Ne3w2_GGS8M"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description A sliding token obtained from POST /api/token/sliding/. */
+                    token: string;
+                };
+                /**
+                 * @example {
+                 *       "token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoic2xpZGluZyIsImV4cCI6MTc5NTk5MTczNywiaWF0IjoxNzk1OTkxNDM3LCJqdGkiOiI1YzFmMGU4YTJiN2Q0YzkzYTZlMWY0YjhkMmM3YTllMCIsInJlZnJlc2hfZXhwIjoxNzk2MDc3ODM3LCJ1c2VyX2lkIjoxfQ.U3stEmmCz78pngeUAZE5EbUIApH7w-A-Ne3w2_GGS8M"
+                 *     }
+                 */
+                "application/x-www-form-urlencoded": {
+                    /** @description A sliding token obtained from POST /api/token/sliding/. */
+                    token: string;
+                };
+                /**
+                 * @example {
+                 *       "token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoic2xpZGluZyIsImV4cCI6MTc5NTk5MTczNywiaWF0IjoxNzk1OTkxNDM3LCJqdGkiOiI1YzFmMGU4YTJiN2Q0YzkzYTZlMWY0YjhkMmM3YTllMCIsInJlZnJlc2hfZXhwIjoxNzk2MDc3ODM3LCJ1c2VyX2lkIjoxfQ.U3stEmmCz78pngeUAZE5EbUIApH7w-A-Ne3w2_GGS8M"
+                 *     }
+                 */
+                "multipart/form-data": {
+                    /** @description A sliding token obtained from POST /api/token/sliding/. */
+                    token: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The token is blacklisted. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description The body is malformed or a field is missing, blank, null or not a string. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: string[];
+                    } | {
+                        /** @description What went wrong, for humans. */
+                        detail: string;
+                    };
+                };
+            };
+            /** @description The token is invalid, expired, already blacklisted or not a sliding token. */
+            401: {
+                headers: {
+                    /** @description The authentication challenge, on every 401. */
+                    "www-authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description What went wrong, for humans.
+                         * @example Token is invalid or expired
+                         */
+                        detail: string;
+                        /**
+                         * @description What went wrong, for programs: `token_not_valid`, `no_active_account`, `bad_authorization_header`, `user_not_found` or `user_inactive`.
+                         * @example token_not_valid
+                         */
+                        code?: string;
+                        /** @description Why the presented token was refused, per token type tried (authenticated routes only). */
+                        messages?: {
+                            /**
+                             * @description The token class tried, as simplejwt names it.
+                             * @example AccessToken
+                             */
+                            token_class: string;
+                            /**
+                             * @description The token type tried.
+                             * @example access
+                             */
+                            token_type: string;
+                            /**
+                             * @description Why that token type did not fit.
+                             * @example Token is invalid or expired
+                             */
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The body is larger than 64 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What went wrong, for humans. */
+                        detail: string;
+                    };
+                };
+            };
+            /** @description The Content-Type is not JSON, form-urlencoded or multipart. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What went wrong, for humans. */
+                        detail: string;
+                    };
+                };
+            };
+            /** @description The database does not answer in time; try again later. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "retry-after"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What went wrong, for humans. */
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
     revokeAllTokens: {
         parameters: {
             query?: never;
@@ -1025,6 +1672,1360 @@ export interface operations {
                             /** @description The exponent (RSA), base64url. */
                             e?: string;
                         }[];
+                    };
+                };
+            };
+        };
+    };
+    listUsers: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The page number, from 1, or `last`. An invalid or out-of-range page answers 404.
+                 * @example 1
+                 */
+                page?: string;
+                /**
+                 * @description Users per page (default 20, at most 100); anything but a positive integer means the default.
+                 * @example 20
+                 */
+                page_size?: string;
+                /**
+                 * @description Terms separated by spaces or commas; each must occur in the username, ignoring case.
+                 * @example spider
+                 */
+                search?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of users. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description How many users match, over all pages.
+                         * @example 1
+                         */
+                        count: number;
+                        /**
+                         * @description The next page's URL, or null on the last page.
+                         * @example http://127.0.0.1:3000/api/admin/users/?page=2
+                         */
+                        next: string | null;
+                        /**
+                         * @description The previous page's URL, or null on the first page.
+                         * @example http://127.0.0.1:3000/api/admin/users/
+                         */
+                        previous: string | null;
+                        /** @description This page's users, by id. */
+                        results: {
+                            /**
+                             * @description The user id (`user_id` in tokens).
+                             * @example 1
+                             */
+                            id: number;
+                            /**
+                             * @description The username.
+                             * @example spiderman
+                             */
+                            username: string;
+                            /**
+                             * @description First name; may be empty.
+                             * @example Peter
+                             */
+                            first_name: string;
+                            /**
+                             * @description Last name; may be empty.
+                             * @example Parker
+                             */
+                            last_name: string;
+                            /**
+                             * @description Email address; may be empty.
+                             * @example peter@example.com
+                             */
+                            email: string;
+                            /** @description Whether the user may log in and use tokens. */
+                            is_active: boolean;
+                            /** @description Whether the user may use these admin routes. */
+                            is_staff: boolean;
+                            /** @description Django's superuser flag, kept for migrations. */
+                            is_superuser: boolean;
+                            /**
+                             * Format: date-time
+                             * @description When the user was created.
+                             * @example 2026-11-29T21:41:30.000Z
+                             */
+                            date_joined: string;
+                            /**
+                             * Format: date-time
+                             * @description The last login, or null (never, or UPDATE_LAST_LOGIN off).
+                             * @example 2026-11-29T21:41:30.000Z
+                             */
+                            last_login: string | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description A query parameter was given more than once. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What went wrong, for humans. */
+                        detail: string;
+                    };
+                };
+            };
+            /** @description No credentials, a malformed header, an invalid, expired or revoked token, or an unknown or inactive user. */
+            401: {
+                headers: {
+                    /** @description The authentication challenge, on every 401. */
+                    "www-authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description What went wrong, for humans.
+                         * @example Token is invalid or expired
+                         */
+                        detail: string;
+                        /**
+                         * @description What went wrong, for programs: `token_not_valid`, `no_active_account`, `bad_authorization_header`, `user_not_found` or `user_inactive`.
+                         * @example token_not_valid
+                         */
+                        code?: string;
+                        /** @description Why the presented token was refused, per token type tried (authenticated routes only). */
+                        messages?: {
+                            /**
+                             * @description The token class tried, as simplejwt names it.
+                             * @example AccessToken
+                             */
+                            token_class: string;
+                            /**
+                             * @description The token type tried.
+                             * @example access
+                             */
+                            token_type: string;
+                            /**
+                             * @description Why that token type did not fit.
+                             * @example Token is invalid or expired
+                             */
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The authenticated user is not staff. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What went wrong, for humans. */
+                        detail: string;
+                    };
+                };
+            };
+            /** @description The page is not a number, or past the last page. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What went wrong, for humans. */
+                        detail: string;
+                    };
+                };
+            };
+            /** @description The database does not answer in time; try again later. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "retry-after"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What went wrong, for humans. */
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    createUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "username": "spiderman",
+                 *       "password": "underoos",
+                 *       "first_name": "Peter",
+                 *       "last_name": "Parker",
+                 *       "email": "peter@example.com",
+                 *       "is_active": true,
+                 *       "is_staff": false,
+                 *       "is_superuser": false
+                 *     }
+                 */
+                "application/json": {
+                    /**
+                     * @description Letters, digits and @/./+/-/_ only; unique.
+                     * @example spiderman
+                     */
+                    username: string;
+                    /**
+                     * @description The password; stored hashed (argon2id); surrounding whitespace is ignored, as at login.
+                     * @example underoos
+                     */
+                    password: string;
+                    /**
+                     * @description First name; may be blank.
+                     * @example Peter
+                     */
+                    first_name?: string;
+                    /**
+                     * @description Last name; may be blank.
+                     * @example Parker
+                     */
+                    last_name?: string;
+                    /**
+                     * @description Email address; may be blank.
+                     * @example peter@example.com
+                     */
+                    email?: string;
+                    /** @description Whether the user may log in (default true). DRF's boolean spellings are accepted: `true`, `"true"`, `"1"`, `"on"`… */
+                    is_active?: boolean;
+                    /** @description Whether the user may use these admin routes (default false). */
+                    is_staff?: boolean;
+                    /** @description Django's superuser flag (default false). */
+                    is_superuser?: boolean;
+                };
+                /**
+                 * @example {
+                 *       "username": "spiderman",
+                 *       "password": "underoos",
+                 *       "first_name": "Peter",
+                 *       "last_name": "Parker",
+                 *       "email": "peter@example.com",
+                 *       "is_active": true,
+                 *       "is_staff": false,
+                 *       "is_superuser": false
+                 *     }
+                 */
+                "application/x-www-form-urlencoded": {
+                    /**
+                     * @description Letters, digits and @/./+/-/_ only; unique.
+                     * @example spiderman
+                     */
+                    username: string;
+                    /**
+                     * @description The password; stored hashed (argon2id); surrounding whitespace is ignored, as at login.
+                     * @example underoos
+                     */
+                    password: string;
+                    /**
+                     * @description First name; may be blank.
+                     * @example Peter
+                     */
+                    first_name?: string;
+                    /**
+                     * @description Last name; may be blank.
+                     * @example Parker
+                     */
+                    last_name?: string;
+                    /**
+                     * @description Email address; may be blank.
+                     * @example peter@example.com
+                     */
+                    email?: string;
+                    /** @description Whether the user may log in (default true). DRF's boolean spellings are accepted: `true`, `"true"`, `"1"`, `"on"`… */
+                    is_active?: boolean;
+                    /** @description Whether the user may use these admin routes (default false). */
+                    is_staff?: boolean;
+                    /** @description Django's superuser flag (default false). */
+                    is_superuser?: boolean;
+                };
+                /**
+                 * @example {
+                 *       "username": "spiderman",
+                 *       "password": "underoos",
+                 *       "first_name": "Peter",
+                 *       "last_name": "Parker",
+                 *       "email": "peter@example.com",
+                 *       "is_active": true,
+                 *       "is_staff": false,
+                 *       "is_superuser": false
+                 *     }
+                 */
+                "multipart/form-data": {
+                    /**
+                     * @description Letters, digits and @/./+/-/_ only; unique.
+                     * @example spiderman
+                     */
+                    username: string;
+                    /**
+                     * @description The password; stored hashed (argon2id); surrounding whitespace is ignored, as at login.
+                     * @example underoos
+                     */
+                    password: string;
+                    /**
+                     * @description First name; may be blank.
+                     * @example Peter
+                     */
+                    first_name?: string;
+                    /**
+                     * @description Last name; may be blank.
+                     * @example Parker
+                     */
+                    last_name?: string;
+                    /**
+                     * @description Email address; may be blank.
+                     * @example peter@example.com
+                     */
+                    email?: string;
+                    /** @description Whether the user may log in (default true). DRF's boolean spellings are accepted: `true`, `"true"`, `"1"`, `"on"`… */
+                    is_active?: boolean;
+                    /** @description Whether the user may use these admin routes (default false). */
+                    is_staff?: boolean;
+                    /** @description Django's superuser flag (default false). */
+                    is_superuser?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description The new user. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description The user id (`user_id` in tokens).
+                         * @example 1
+                         */
+                        id: number;
+                        /**
+                         * @description The username.
+                         * @example spiderman
+                         */
+                        username: string;
+                        /**
+                         * @description First name; may be empty.
+                         * @example Peter
+                         */
+                        first_name: string;
+                        /**
+                         * @description Last name; may be empty.
+                         * @example Parker
+                         */
+                        last_name: string;
+                        /**
+                         * @description Email address; may be empty.
+                         * @example peter@example.com
+                         */
+                        email: string;
+                        /** @description Whether the user may log in and use tokens. */
+                        is_active: boolean;
+                        /** @description Whether the user may use these admin routes. */
+                        is_staff: boolean;
+                        /** @description Django's superuser flag, kept for migrations. */
+                        is_superuser: boolean;
+                        /**
+                         * Format: date-time
+                         * @description When the user was created.
+                         * @example 2026-11-29T21:41:30.000Z
+                         */
+                        date_joined: string;
+                        /**
+                         * Format: date-time
+                         * @description The last login, or null (never, or UPDATE_LAST_LOGIN off).
+                         * @example 2026-11-29T21:41:30.000Z
+                         */
+                        last_login: string | null;
+                    };
+                };
+            };
+            /** @description A field is missing, blank, too long or invalid, or the username is taken. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: string[];
+                    } | {
+                        /** @description What went wrong, for humans. */
+                        detail: string;
+                    };
+                };
+            };
+            /** @description No credentials, a malformed header, an invalid, expired or revoked token, or an unknown or inactive user. */
+            401: {
+                headers: {
+                    /** @description The authentication challenge, on every 401. */
+                    "www-authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description What went wrong, for humans.
+                         * @example Token is invalid or expired
+                         */
+                        detail: string;
+                        /**
+                         * @description What went wrong, for programs: `token_not_valid`, `no_active_account`, `bad_authorization_header`, `user_not_found` or `user_inactive`.
+                         * @example token_not_valid
+                         */
+                        code?: string;
+                        /** @description Why the presented token was refused, per token type tried (authenticated routes only). */
+                        messages?: {
+                            /**
+                             * @description The token class tried, as simplejwt names it.
+                             * @example AccessToken
+                             */
+                            token_class: string;
+                            /**
+                             * @description The token type tried.
+                             * @example access
+                             */
+                            token_type: string;
+                            /**
+                             * @description Why that token type did not fit.
+                             * @example Token is invalid or expired
+                             */
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The authenticated user is not staff. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What went wrong, for humans. */
+                        detail: string;
+                    };
+                };
+            };
+            /** @description The body is larger than 64 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What went wrong, for humans. */
+                        detail: string;
+                    };
+                };
+            };
+            /** @description The Content-Type is not JSON, form-urlencoded or multipart. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What went wrong, for humans. */
+                        detail: string;
+                    };
+                };
+            };
+            /** @description The database does not answer in time; try again later. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "retry-after"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What went wrong, for humans. */
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    getUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The user id. Anything but an existing id answers 404.
+                 * @example 1
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description The user id (`user_id` in tokens).
+                         * @example 1
+                         */
+                        id: number;
+                        /**
+                         * @description The username.
+                         * @example spiderman
+                         */
+                        username: string;
+                        /**
+                         * @description First name; may be empty.
+                         * @example Peter
+                         */
+                        first_name: string;
+                        /**
+                         * @description Last name; may be empty.
+                         * @example Parker
+                         */
+                        last_name: string;
+                        /**
+                         * @description Email address; may be empty.
+                         * @example peter@example.com
+                         */
+                        email: string;
+                        /** @description Whether the user may log in and use tokens. */
+                        is_active: boolean;
+                        /** @description Whether the user may use these admin routes. */
+                        is_staff: boolean;
+                        /** @description Django's superuser flag, kept for migrations. */
+                        is_superuser: boolean;
+                        /**
+                         * Format: date-time
+                         * @description When the user was created.
+                         * @example 2026-11-29T21:41:30.000Z
+                         */
+                        date_joined: string;
+                        /**
+                         * Format: date-time
+                         * @description The last login, or null (never, or UPDATE_LAST_LOGIN off).
+                         * @example 2026-11-29T21:41:30.000Z
+                         */
+                        last_login: string | null;
+                    };
+                };
+            };
+            /** @description No credentials, a malformed header, an invalid, expired or revoked token, or an unknown or inactive user. */
+            401: {
+                headers: {
+                    /** @description The authentication challenge, on every 401. */
+                    "www-authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description What went wrong, for humans.
+                         * @example Token is invalid or expired
+                         */
+                        detail: string;
+                        /**
+                         * @description What went wrong, for programs: `token_not_valid`, `no_active_account`, `bad_authorization_header`, `user_not_found` or `user_inactive`.
+                         * @example token_not_valid
+                         */
+                        code?: string;
+                        /** @description Why the presented token was refused, per token type tried (authenticated routes only). */
+                        messages?: {
+                            /**
+                             * @description The token class tried, as simplejwt names it.
+                             * @example AccessToken
+                             */
+                            token_class: string;
+                            /**
+                             * @description The token type tried.
+                             * @example access
+                             */
+                            token_type: string;
+                            /**
+                             * @description Why that token type did not fit.
+                             * @example Token is invalid or expired
+                             */
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The authenticated user is not staff. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What went wrong, for humans. */
+                        detail: string;
+                    };
+                };
+            };
+            /** @description No user has this id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What went wrong, for humans. */
+                        detail: string;
+                    };
+                };
+            };
+            /** @description The database does not answer in time; try again later. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "retry-after"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What went wrong, for humans. */
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    updateUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The user id. Anything but an existing id answers 404.
+                 * @example 1
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "first_name": "Peter",
+                 *       "last_name": "Parker",
+                 *       "is_staff": true
+                 *     }
+                 */
+                "application/json": {
+                    /**
+                     * @description First name; may be blank.
+                     * @example Peter
+                     */
+                    first_name?: string;
+                    /**
+                     * @description Last name; may be blank.
+                     * @example Parker
+                     */
+                    last_name?: string;
+                    /**
+                     * @description Email address; may be blank.
+                     * @example peter@example.com
+                     */
+                    email?: string;
+                    /** @description Whether the user may log in (default true). DRF's boolean spellings are accepted: `true`, `"true"`, `"1"`, `"on"`… */
+                    is_active?: boolean;
+                    /** @description Whether the user may use these admin routes (default false). */
+                    is_staff?: boolean;
+                    /** @description Django's superuser flag (default false). */
+                    is_superuser?: boolean;
+                };
+                /**
+                 * @example {
+                 *       "first_name": "Peter",
+                 *       "last_name": "Parker",
+                 *       "is_staff": true
+                 *     }
+                 */
+                "application/x-www-form-urlencoded": {
+                    /**
+                     * @description First name; may be blank.
+                     * @example Peter
+                     */
+                    first_name?: string;
+                    /**
+                     * @description Last name; may be blank.
+                     * @example Parker
+                     */
+                    last_name?: string;
+                    /**
+                     * @description Email address; may be blank.
+                     * @example peter@example.com
+                     */
+                    email?: string;
+                    /** @description Whether the user may log in (default true). DRF's boolean spellings are accepted: `true`, `"true"`, `"1"`, `"on"`… */
+                    is_active?: boolean;
+                    /** @description Whether the user may use these admin routes (default false). */
+                    is_staff?: boolean;
+                    /** @description Django's superuser flag (default false). */
+                    is_superuser?: boolean;
+                };
+                /**
+                 * @example {
+                 *       "first_name": "Peter",
+                 *       "last_name": "Parker",
+                 *       "is_staff": true
+                 *     }
+                 */
+                "multipart/form-data": {
+                    /**
+                     * @description First name; may be blank.
+                     * @example Peter
+                     */
+                    first_name?: string;
+                    /**
+                     * @description Last name; may be blank.
+                     * @example Parker
+                     */
+                    last_name?: string;
+                    /**
+                     * @description Email address; may be blank.
+                     * @example peter@example.com
+                     */
+                    email?: string;
+                    /** @description Whether the user may log in (default true). DRF's boolean spellings are accepted: `true`, `"true"`, `"1"`, `"on"`… */
+                    is_active?: boolean;
+                    /** @description Whether the user may use these admin routes (default false). */
+                    is_staff?: boolean;
+                    /** @description Django's superuser flag (default false). */
+                    is_superuser?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description The updated user. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description The user id (`user_id` in tokens).
+                         * @example 1
+                         */
+                        id: number;
+                        /**
+                         * @description The username.
+                         * @example spiderman
+                         */
+                        username: string;
+                        /**
+                         * @description First name; may be empty.
+                         * @example Peter
+                         */
+                        first_name: string;
+                        /**
+                         * @description Last name; may be empty.
+                         * @example Parker
+                         */
+                        last_name: string;
+                        /**
+                         * @description Email address; may be empty.
+                         * @example peter@example.com
+                         */
+                        email: string;
+                        /** @description Whether the user may log in and use tokens. */
+                        is_active: boolean;
+                        /** @description Whether the user may use these admin routes. */
+                        is_staff: boolean;
+                        /** @description Django's superuser flag, kept for migrations. */
+                        is_superuser: boolean;
+                        /**
+                         * Format: date-time
+                         * @description When the user was created.
+                         * @example 2026-11-29T21:41:30.000Z
+                         */
+                        date_joined: string;
+                        /**
+                         * Format: date-time
+                         * @description The last login, or null (never, or UPDATE_LAST_LOGIN off).
+                         * @example 2026-11-29T21:41:30.000Z
+                         */
+                        last_login: string | null;
+                    };
+                };
+            };
+            /** @description A field is null, too long or invalid. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: string[];
+                    } | {
+                        /** @description What went wrong, for humans. */
+                        detail: string;
+                    };
+                };
+            };
+            /** @description No credentials, a malformed header, an invalid, expired or revoked token, or an unknown or inactive user. */
+            401: {
+                headers: {
+                    /** @description The authentication challenge, on every 401. */
+                    "www-authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description What went wrong, for humans.
+                         * @example Token is invalid or expired
+                         */
+                        detail: string;
+                        /**
+                         * @description What went wrong, for programs: `token_not_valid`, `no_active_account`, `bad_authorization_header`, `user_not_found` or `user_inactive`.
+                         * @example token_not_valid
+                         */
+                        code?: string;
+                        /** @description Why the presented token was refused, per token type tried (authenticated routes only). */
+                        messages?: {
+                            /**
+                             * @description The token class tried, as simplejwt names it.
+                             * @example AccessToken
+                             */
+                            token_class: string;
+                            /**
+                             * @description The token type tried.
+                             * @example access
+                             */
+                            token_type: string;
+                            /**
+                             * @description Why that token type did not fit.
+                             * @example Token is invalid or expired
+                             */
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The authenticated user is not staff. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What went wrong, for humans. */
+                        detail: string;
+                    };
+                };
+            };
+            /** @description No user has this id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What went wrong, for humans. */
+                        detail: string;
+                    };
+                };
+            };
+            /** @description The body is larger than 64 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What went wrong, for humans. */
+                        detail: string;
+                    };
+                };
+            };
+            /** @description The Content-Type is not JSON, form-urlencoded or multipart. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What went wrong, for humans. */
+                        detail: string;
+                    };
+                };
+            };
+            /** @description The database does not answer in time; try again later. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "retry-after"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What went wrong, for humans. */
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    setUserPassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The user id. Anything but an existing id answers 404.
+                 * @example 1
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "password": "with great power"
+                 *     }
+                 */
+                "application/json": {
+                    /**
+                     * @description The new password; surrounding whitespace is ignored, as at login.
+                     * @example with great power
+                     */
+                    password: string;
+                };
+                /**
+                 * @example {
+                 *       "password": "with great power"
+                 *     }
+                 */
+                "application/x-www-form-urlencoded": {
+                    /**
+                     * @description The new password; surrounding whitespace is ignored, as at login.
+                     * @example with great power
+                     */
+                    password: string;
+                };
+                /**
+                 * @example {
+                 *       "password": "with great power"
+                 *     }
+                 */
+                "multipart/form-data": {
+                    /**
+                     * @description The new password; surrounding whitespace is ignored, as at login.
+                     * @example with great power
+                     */
+                    password: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The password is set and every earlier token of the user is revoked. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description The password is missing, blank, null or too long. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: string[];
+                    } | {
+                        /** @description What went wrong, for humans. */
+                        detail: string;
+                    };
+                };
+            };
+            /** @description No credentials, a malformed header, an invalid, expired or revoked token, or an unknown or inactive user. */
+            401: {
+                headers: {
+                    /** @description The authentication challenge, on every 401. */
+                    "www-authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description What went wrong, for humans.
+                         * @example Token is invalid or expired
+                         */
+                        detail: string;
+                        /**
+                         * @description What went wrong, for programs: `token_not_valid`, `no_active_account`, `bad_authorization_header`, `user_not_found` or `user_inactive`.
+                         * @example token_not_valid
+                         */
+                        code?: string;
+                        /** @description Why the presented token was refused, per token type tried (authenticated routes only). */
+                        messages?: {
+                            /**
+                             * @description The token class tried, as simplejwt names it.
+                             * @example AccessToken
+                             */
+                            token_class: string;
+                            /**
+                             * @description The token type tried.
+                             * @example access
+                             */
+                            token_type: string;
+                            /**
+                             * @description Why that token type did not fit.
+                             * @example Token is invalid or expired
+                             */
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The authenticated user is not staff. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What went wrong, for humans. */
+                        detail: string;
+                    };
+                };
+            };
+            /** @description No user has this id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What went wrong, for humans. */
+                        detail: string;
+                    };
+                };
+            };
+            /** @description The body is larger than 64 KiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What went wrong, for humans. */
+                        detail: string;
+                    };
+                };
+            };
+            /** @description The Content-Type is not JSON, form-urlencoded or multipart. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What went wrong, for humans. */
+                        detail: string;
+                    };
+                };
+            };
+            /** @description The database does not answer in time; try again later. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "retry-after"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What went wrong, for humans. */
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    deactivateUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The user id. Anything but an existing id answers 404.
+                 * @example 1
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The deactivated user. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description The user id (`user_id` in tokens).
+                         * @example 1
+                         */
+                        id: number;
+                        /**
+                         * @description The username.
+                         * @example spiderman
+                         */
+                        username: string;
+                        /**
+                         * @description First name; may be empty.
+                         * @example Peter
+                         */
+                        first_name: string;
+                        /**
+                         * @description Last name; may be empty.
+                         * @example Parker
+                         */
+                        last_name: string;
+                        /**
+                         * @description Email address; may be empty.
+                         * @example peter@example.com
+                         */
+                        email: string;
+                        /** @description Whether the user may log in and use tokens. */
+                        is_active: boolean;
+                        /** @description Whether the user may use these admin routes. */
+                        is_staff: boolean;
+                        /** @description Django's superuser flag, kept for migrations. */
+                        is_superuser: boolean;
+                        /**
+                         * Format: date-time
+                         * @description When the user was created.
+                         * @example 2026-11-29T21:41:30.000Z
+                         */
+                        date_joined: string;
+                        /**
+                         * Format: date-time
+                         * @description The last login, or null (never, or UPDATE_LAST_LOGIN off).
+                         * @example 2026-11-29T21:41:30.000Z
+                         */
+                        last_login: string | null;
+                    };
+                };
+            };
+            /** @description No credentials, a malformed header, an invalid, expired or revoked token, or an unknown or inactive user. */
+            401: {
+                headers: {
+                    /** @description The authentication challenge, on every 401. */
+                    "www-authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description What went wrong, for humans.
+                         * @example Token is invalid or expired
+                         */
+                        detail: string;
+                        /**
+                         * @description What went wrong, for programs: `token_not_valid`, `no_active_account`, `bad_authorization_header`, `user_not_found` or `user_inactive`.
+                         * @example token_not_valid
+                         */
+                        code?: string;
+                        /** @description Why the presented token was refused, per token type tried (authenticated routes only). */
+                        messages?: {
+                            /**
+                             * @description The token class tried, as simplejwt names it.
+                             * @example AccessToken
+                             */
+                            token_class: string;
+                            /**
+                             * @description The token type tried.
+                             * @example access
+                             */
+                            token_type: string;
+                            /**
+                             * @description Why that token type did not fit.
+                             * @example Token is invalid or expired
+                             */
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The authenticated user is not staff. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What went wrong, for humans. */
+                        detail: string;
+                    };
+                };
+            };
+            /** @description No user has this id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What went wrong, for humans. */
+                        detail: string;
+                    };
+                };
+            };
+            /** @description The database does not answer in time; try again later. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "retry-after"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What went wrong, for humans. */
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    revokeUserTokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The user id. Anything but an existing id answers 404.
+                 * @example 1
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every earlier token of the user is revoked. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description No credentials, a malformed header, an invalid, expired or revoked token, or an unknown or inactive user. */
+            401: {
+                headers: {
+                    /** @description The authentication challenge, on every 401. */
+                    "www-authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description What went wrong, for humans.
+                         * @example Token is invalid or expired
+                         */
+                        detail: string;
+                        /**
+                         * @description What went wrong, for programs: `token_not_valid`, `no_active_account`, `bad_authorization_header`, `user_not_found` or `user_inactive`.
+                         * @example token_not_valid
+                         */
+                        code?: string;
+                        /** @description Why the presented token was refused, per token type tried (authenticated routes only). */
+                        messages?: {
+                            /**
+                             * @description The token class tried, as simplejwt names it.
+                             * @example AccessToken
+                             */
+                            token_class: string;
+                            /**
+                             * @description The token type tried.
+                             * @example access
+                             */
+                            token_type: string;
+                            /**
+                             * @description Why that token type did not fit.
+                             * @example Token is invalid or expired
+                             */
+                            message: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description The authenticated user is not staff. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What went wrong, for humans. */
+                        detail: string;
+                    };
+                };
+            };
+            /** @description No user has this id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What went wrong, for humans. */
+                        detail: string;
+                    };
+                };
+            };
+            /** @description The database does not answer in time; try again later. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "retry-after"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What went wrong, for humans. */
+                        detail: string;
                     };
                 };
             };

@@ -1,0 +1,173 @@
+// Sliding tokens: obtain and refresh; mirrors simplejwt's TokenObtainSlidingView and TokenRefreshSlidingView
+import { Type } from '@sinclair/typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
+import { AuthenticationFailed, InvalidToken, TokenError, TOKEN_MESSAGES, ValidationError } from '../src/errors.js'
+import { CHAR_FIELD_PATTERN, cleanCharFields, type SerializerSchema } from '../src/fields.js'
+import { rawBody } from '../plugins/http.js'
+import { hashPassword, needsRehash, verifyDummyPassword, verifyPassword } from '../src/passwords.js'
+import { issuedBefore, REFRESH_EXP_CLAIM, type Claims } from '../src/tokens.js'
+import {
+  BODY_CONTENT_TYPES, bodyErrorResponses, DetailSchema, documented, EMPTY_EXAMPLES, EmptySchema, RETRY_AFTER,
+  ServiceUnavailableResponse, TokenErrorSchema, tokenErrorResponse, TokenObtainPairBodySchema, WWW_AUTHENTICATE
+} from '../src/schemas.js'
+
+/** A sliding token for spiderman (user 1), as POST /api/token/sliding/ answers. */
+export const SLIDING_EXAMPLE = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoic2xpZGluZyIsImV4cCI6MTc5NTk5MTczNywiaWF0IjoxNzk1OTkxNDM3LCJqdGkiOiI1YzFmMGU4YTJiN2Q0YzkzYTZlMWY0YjhkMmM3YTllMCIsInJlZnJlc2hfZXhwIjoxNzk2MDc3ODM3LCJ1c2VyX2lkIjoxfQ.U3stEmmCz78pngeUAZE5EbUIApH7w-A-Ne3w2_GGS8M'
+/** The same token refreshed five minutes later: same jti and refresh_exp, new exp and iat. */
+export const NEXT_SLIDING_EXAMPLE = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoic2xpZGluZyIsImV4cCI6MTc5NTk5MjAzNywiaWF0IjoxNzk1OTkxNzM3LCJqdGkiOiI1YzFmMGU4YTJiN2Q0YzkzYTZlMWY0YjhkMmM3YTllMCIsInJlZnJlc2hfZXhwIjoxNzk2MDc3ODM3LCJ1c2VyX2lkIjoxfQ.T1Kdn-JDvUXif2splUrkGphWjulzUw6J151Ng_EWArg'
+
+export const SlidingTokenSchema = Type.Object({
+  token: Type.String({ description: 'A sliding token: sent as `Authorization: Bearer <token>` when AUTH_TOKEN_CLASSES includes `sliding`, and refreshed at POST /api/token/sliding/refresh/ until its `refresh_exp`.', examples: [SLIDING_EXAMPLE] })
+})
+
+export const SlidingTokenBodySchema = Type.Object({
+  // A DRF CharField, as in src/schemas.ts.
+  token: Type.String({ minLength: 1, pattern: CHAR_FIELD_PATTERN, description: 'A sliding token obtained from POST /api/token/sliding/.' })
+}, { examples: [{ token: SLIDING_EXAMPLE }] })
+
+/** As in routes/token.ts: DRF's serializer runs on the body before the schema sees it. */
+async function serializer (request: FastifyRequest) {
+  const result = cleanCharFields(rawBody(request), request.routeOptions.schema?.body as SerializerSchema)
+  if (!result.ok) throw new ValidationError(result.errors)
+  request.body = result.data
+}
+
+function orInvalid<T> (check: () => T): T {
+  try {
+    return check()
+  } catch (err) {
+    if (err instanceof TokenError) throw new InvalidToken(err.message)
+    throw err
+  }
+}
+
+const blacklisted = () => new InvalidToken(TOKEN_MESSAGES.blacklisted)
+
+const slidingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+  const { tokens, users, userCache, blacklist, loginThrottle, config } = fastify
+  const jtiOf = (claims: Claims) => claims[config.JTI_CLAIM] as string
+  // A sliding token keeps its jti through every refresh, so its blacklist row must outlive the
+  // last token that refresh can mint: refresh_exp plus one lifetime.
+  const lastExpiry = (claims: Claims) => new Date(((claims[REFRESH_EXP_CLAIM] as number) + config.SLIDING_TOKEN_LIFETIME) * 1000)
+  fastify.addHook('preValidation', serializer)
+
+  /** The checks every sliding view makes beyond the token itself: blacklist, revoked family, user cut-off. */
+  async function checkUsable (raw: string, claims: Claims): Promise<number> {
+    const userId = tokens.userId(raw, claims)
+    if (userId === undefined) throw new InvalidToken(TOKEN_MESSAGES.noUser)
+    const [status, user] = await Promise.all([blacklist.status(jtiOf(claims)), userCache.get(userId)])
+    if (status.blacklisted !== undefined || status.familyRevoked) throw blacklisted()
+    if (user === undefined || !user.isActive) {
+      throw new AuthenticationFailed('No active account found for the given token.', 'no_active_account')
+    }
+    if (issuedBefore(claims, user.tokensValidAfter)) throw blacklisted()
+    return userId
+  }
+
+  fastify.post('/', {
+    prefixTrailingSlash: 'slash',
+    schema: {
+      operationId: 'obtainSlidingToken',
+      summary: 'Obtain a sliding token',
+      description: 'Takes a set of user credentials and returns a sliding JSON web token to prove the authentication of those credentials. The token authenticates protected routes when AUTH_TOKEN_CLASSES includes `sliding`, and can be refreshed until its `refresh_exp` claim (SLIDING_TOKEN_REFRESH_LIFETIME after login).',
+      tags: ['token'],
+      security: [],
+      consumes: BODY_CONTENT_TYPES,
+      body: TokenObtainPairBodySchema,
+      response: {
+        200: documented(SlidingTokenSchema, 'A new sliding token.', {
+          sliding: { summary: 'spiderman logged in', value: { token: SLIDING_EXAMPLE } }
+        }),
+        ...bodyErrorResponses('username'),
+        401: documented(TokenErrorSchema, 'Unknown user, wrong password or inactive user: the same answer for all three.', {
+          noActiveAccount: { summary: 'Wrong credentials', value: { detail: 'No active account found with the given credentials' } }
+        }, WWW_AUTHENTICATE),
+        429: documented(DetailSchema, 'Too many failed logins for this username or from this client; `Retry-After` says when to try again.', {
+          throttled: { summary: 'Too many failed logins', value: { detail: 'Request was throttled. Expected available in 42 seconds.' } }
+        }, RETRY_AFTER),
+        503: ServiceUnavailableResponse
+      }
+    }
+  }, async (request) => {
+    // The same credential check as POST /api/token/ (routes/token.ts): throttled, constant work.
+    const { username, password } = request.body
+    await loginThrottle.check(username, request.ip)
+    const user = await users.findByUsername(username)
+    const matches = user === undefined
+      ? await verifyDummyPassword(password)
+      : await verifyPassword(user.password, password, request.log.child({ userId: user.id }))
+    if (user === undefined || !matches || !user.isActive) {
+      await loginThrottle.failed(username, request.ip)
+      throw new AuthenticationFailed('No active account found with the given credentials')
+    }
+    await loginThrottle.succeeded(username)
+    if (needsRehash(user.password)) await users.rehashPassword(user.id, user.password, await hashPassword(password))
+    const { token, claims } = tokens.obtainSliding(user.id, user)
+    // SlidingToken.for_user records an OutstandingToken, as RefreshToken does; it starts its own family.
+    const jti = jtiOf(claims)
+    await blacklist.outstand({ jti, userId: user.id, family: jti, createdAt: new Date(fastify.now()), expiresAt: lastExpiry(claims) })
+    if (config.UPDATE_LAST_LOGIN) await users.touchLastLogin(user.id, new Date(fastify.now()))
+    return { token }
+  })
+
+  fastify.post('/refresh/', {
+    schema: {
+      operationId: 'refreshSlidingToken',
+      summary: 'Refresh a sliding token',
+      description: 'Takes a sliding JSON web token and returns a new one with a renewed expiration time (SLIDING_TOKEN_LIFETIME from now), if its `refresh_exp` claim has not passed. The new token keeps the jti and the `refresh_exp` of the one presented. Refuses blacklisted tokens, tokens revoked by log out everywhere, and inactive or deleted users.',
+      tags: ['token'],
+      security: [],
+      consumes: BODY_CONTENT_TYPES,
+      body: SlidingTokenBodySchema,
+      response: {
+        200: documented(SlidingTokenSchema, 'The refreshed sliding token.', {
+          refreshed: { summary: 'A renewed sliding token', value: { token: NEXT_SLIDING_EXAMPLE } }
+        }),
+        ...bodyErrorResponses('token'),
+        401: documented(TokenErrorSchema, 'The token is invalid, expired, past its `refresh_exp`, blacklisted or not a sliding token, or its user is inactive or gone.', {
+          invalid: { summary: 'An invalid or expired token', value: { detail: 'Token is invalid or expired', code: 'token_not_valid' } },
+          refreshExpired: { summary: 'Past refresh_exp: log in again', value: { detail: "Token 'refresh_exp' claim has expired", code: 'token_not_valid' } },
+          blacklisted: { summary: 'A blacklisted or revoked token', value: { detail: 'Token is blacklisted', code: 'token_not_valid' } },
+          wrongType: { summary: 'Not a sliding token', value: { detail: 'Token has wrong type', code: 'token_not_valid' } },
+          noActiveAccount: { summary: 'The token\'s user is inactive or gone', value: { detail: 'No active account found for the given token.', code: 'no_active_account' } }
+        }, WWW_AUTHENTICATE),
+        503: ServiceUnavailableResponse
+      }
+    }
+  }, async (request) => {
+    const raw = request.body.token
+    const claims = orInvalid(() => tokens.validate(raw, 'sliding'))
+    await checkUsable(raw, claims)
+    return { token: orInvalid(() => tokens.refreshSliding(claims)).token }
+  })
+
+  fastify.post('/blacklist/', {
+    schema: {
+      operationId: 'blacklistSlidingToken',
+      summary: 'Blacklist a sliding token (log out)',
+      description: 'Not in simplejwt, whose blacklist view takes refresh tokens only. Takes a sliding JSON web token and blacklists it by its jti: it, and every token refreshed from it, is refused from then on by protected routes, sliding refresh and verify.',
+      tags: ['token'],
+      security: [],
+      consumes: BODY_CONTENT_TYPES,
+      body: SlidingTokenBodySchema,
+      response: {
+        200: documented(EmptySchema, 'The token is blacklisted.', EMPTY_EXAMPLES),
+        ...bodyErrorResponses('token'),
+        401: tokenErrorResponse('The token is invalid, expired, already blacklisted or not a sliding token.', ['invalid', 'blacklisted', 'wrongType']),
+        503: ServiceUnavailableResponse
+      }
+    }
+  }, async (request) => {
+    const raw = request.body.token
+    const claims = orInvalid(() => tokens.validate(raw, 'sliding'))
+    const status = await blacklist.status(jtiOf(claims))
+    if (status.blacklisted !== undefined || status.familyRevoked) throw blacklisted()
+    const expiresAt = typeof claims[REFRESH_EXP_CLAIM] === 'number' ? lastExpiry(claims) : new Date((claims.exp as number) * 1000)
+    const presenter = { ip: request.ip, userAgent: request.headers['user-agent'] }
+    if (!await blacklist.add(jtiOf(claims), 'logout', expiresAt, new Date(fastify.now()), presenter)) throw blacklisted()
+    return {}
+  })
+}
+
+export default slidingRoutes
