@@ -101,6 +101,7 @@ t.test('no user enumeration by timing: unknown, inactive and wrong-password logi
   const values = Object.values(medians)
   const spread = Math.max(...values) / Math.min(...values)
   t.ok(Math.min(...values) > 5, `each case runs a real hash (${JSON.stringify(medians)})`)
-  // Without the dummy hash, an unknown user answers in well under a millisecond: a ratio of 20 or more.
-  t.ok(spread < 1.5, `medians within 1.5x of each other: ${JSON.stringify(medians)}`)
+  // Without the dummy hash, an unknown user answers in well under a millisecond: a ratio of 20 or
+  // more. The bound leaves room for a busy machine (CI runs two test files at once).
+  t.ok(spread < 2, `medians within 2x of each other: ${JSON.stringify(medians)}`)
 })
