@@ -1,11 +1,9 @@
 // Sliding tokens: obtain and refresh; mirrors simplejwt's TokenObtainSlidingView and TokenRefreshSlidingView
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyRequest } from 'fastify'
-import { AuthenticationFailed, InvalidToken, TokenError, TOKEN_MESSAGES, ValidationError } from '../src/errors.js'
-import { CHAR_FIELD_PATTERN, cleanCharFields, type SerializerSchema } from '../src/fields.js'
-import { rawBody } from '../plugins/http.js'
-import { hashPassword, needsRehash, verifyDummyPassword, verifyPassword } from '../src/passwords.js'
+import { AuthenticationFailed, InvalidToken, TOKEN_MESSAGES } from '../src/errors.js'
+import { CHAR_FIELD_PATTERN } from '../src/fields.js'
+import { authenticateCredentials, blacklisted, orInvalid, serializer } from '../src/views.js'
 import { issuedBefore, REFRESH_EXP_CLAIM, type Claims } from '../src/tokens.js'
 import {
   BODY_CONTENT_TYPES, bodyErrorResponses, DetailSchema, documented, EMPTY_EXAMPLES, EmptySchema, RETRY_AFTER,
@@ -26,26 +24,8 @@ export const SlidingTokenBodySchema = Type.Object({
   token: Type.String({ minLength: 1, pattern: CHAR_FIELD_PATTERN, description: 'A sliding token obtained from POST /api/token/sliding/.' })
 }, { examples: [{ token: SLIDING_EXAMPLE }] })
 
-/** As in routes/token.ts: DRF's serializer runs on the body before the schema sees it. */
-async function serializer (request: FastifyRequest) {
-  const result = cleanCharFields(rawBody(request), request.routeOptions.schema?.body as SerializerSchema)
-  if (!result.ok) throw new ValidationError(result.errors)
-  request.body = result.data
-}
-
-function orInvalid<T> (check: () => T): T {
-  try {
-    return check()
-  } catch (err) {
-    if (err instanceof TokenError) throw new InvalidToken(err.message)
-    throw err
-  }
-}
-
-const blacklisted = () => new InvalidToken(TOKEN_MESSAGES.blacklisted)
-
 const slidingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  const { tokens, users, userCache, blacklist, loginThrottle, config } = fastify
+  const { tokens, users, userCache, blacklist, config } = fastify
   const jtiOf = (claims: Claims) => claims[config.JTI_CLAIM] as string
   // A sliding token keeps its jti through every refresh, so its blacklist row must outlive the
   // last token that refresh can mint: refresh_exp plus one lifetime.
@@ -90,19 +70,8 @@ const slidingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     }
   }, async (request) => {
-    // The same credential check as POST /api/token/ (routes/token.ts): throttled, constant work.
     const { username, password } = request.body
-    await loginThrottle.check(username, request.ip)
-    const user = await users.findByUsername(username)
-    const matches = user === undefined
-      ? await verifyDummyPassword(password)
-      : await verifyPassword(user.password, password, request.log.child({ userId: user.id }))
-    if (user === undefined || !matches || !user.isActive) {
-      await loginThrottle.failed(username, request.ip)
-      throw new AuthenticationFailed('No active account found with the given credentials')
-    }
-    await loginThrottle.succeeded(username)
-    if (needsRehash(user.password)) await users.rehashPassword(user.id, user.password, await hashPassword(password))
+    const user = await authenticateCredentials(fastify, { username, password, ip: request.ip, log: request.log })
     const { token, claims } = tokens.obtainSliding(user.id, user)
     // SlidingToken.for_user records an OutstandingToken, as RefreshToken does; it starts its own family.
     const jti = jtiOf(claims)

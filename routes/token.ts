@@ -1,10 +1,8 @@
 // The token views: obtain pair, refresh, verify; mirrors rest_framework_simplejwt/views.py + serializers.py
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
-import { AuthenticationFailed, InvalidToken, TokenError, TOKEN_MESSAGES, ValidationError } from '../src/errors.js'
-import { cleanCharFields, type SerializerSchema } from '../src/fields.js'
-import { rawBody } from '../plugins/http.js'
-import { hashPassword, needsRehash, verifyDummyPassword, verifyPassword } from '../src/passwords.js'
+import { AuthenticationFailed, InvalidToken, TOKEN_MESSAGES } from '../src/errors.js'
+import { authenticateCredentials, blacklisted, orInvalid, serializer } from '../src/views.js'
 import { issuedBefore, type Claims } from '../src/tokens.js'
 import type { Presenter, TokenStatus } from '../plugins/blacklist.js'
 import {
@@ -19,31 +17,14 @@ import {
  * strings, values are stripped, and every bad field is reported in DRF's words (src/fields.ts).
  * Handlers then receive clean, stripped strings.
  */
-async function serializer (request: FastifyRequest) {
-  const result = cleanCharFields(rawBody(request), request.routeOptions.schema?.body as SerializerSchema)
-  if (!result.ok) throw new ValidationError(result.errors)
-  request.body = result.data
-}
-
-/** Runs a token check; a TokenError becomes simplejwt's 401 InvalidToken, as in TokenViewBase.post. */
-function orInvalid<T> (check: () => T): T {
-  try {
-    return check()
-  } catch (err) {
-    if (err instanceof TokenError) throw new InvalidToken(err.message)
-    throw err
-  }
-}
 
 /** Who presented a token, for the reuse warning. */
 function presenterOf (request: FastifyRequest): Presenter {
   return { ip: request.ip, userAgent: request.headers['user-agent'] }
 }
 
-const blacklisted = () => new InvalidToken(TOKEN_MESSAGES.blacklisted)
-
 const tokenRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  const { tokens, users, userCache, blacklist, loginThrottle, config } = fastify
+  const { tokens, users, userCache, blacklist, config } = fastify
   const jtiOf = (claims: Claims) => claims[config.JTI_CLAIM] as string
   const expiresAt = (claims: Claims) => new Date((claims.exp as number) * 1000)
   fastify.addHook('preValidation', serializer)
@@ -107,22 +88,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     }
   }, async (request) => {
     const { username, password } = request.body
-    // Spec D10: too many recent failures for this username or this client, and no hash is even tried.
-    await loginThrottle.check(username, request.ip)
-    const user = await users.findByUsername(username)
-    // Unknown, inactive and wrong-password logins cost the same hash and get the same answer.
-    const matches = user === undefined
-      ? await verifyDummyPassword(password)
-      : await verifyPassword(user.password, password, request.log.child({ userId: user.id }))
-    if (user === undefined || !matches || !user.isActive) {
-      await loginThrottle.failed(username, request.ip)
-      throw new AuthenticationFailed('No active account found with the given credentials')
-    }
-    await loginThrottle.succeeded(username)
-    // As Django's check_password does: a hash from Django (or an older setting, or --harden) becomes
-    // our argon2id now, while the plain password is at hand. Only after a successful login, so that
-    // the extra hash cannot tell a right password from a wrong one for an inactive account.
-    if (needsRehash(user.password)) await users.rehashPassword(user.id, user.password, await hashPassword(password))
+    const user = await authenticateCredentials(fastify, { username, password, ip: request.ip, log: request.log })
     const { refresh, access, refreshClaims } = tokens.obtainPair(user.id, user)
     // A login starts a family: its first token's jti names it, and every rotation inherits it.
     const jti = jtiOf(refreshClaims)

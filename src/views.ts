@@ -1,0 +1,60 @@
+// What every token view shares; mirrors rest_framework_simplejwt/views.py (TokenViewBase) and TokenObtainSerializer
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
+import { AuthenticationFailed, InvalidToken, TokenError, TOKEN_MESSAGES, ValidationError } from './errors.js'
+import { cleanCharFields, type SerializerSchema } from './fields.js'
+import { hashPassword, needsRehash, verifyDummyPassword, verifyPassword } from './passwords.js'
+import type { User } from './db/schema.js'
+import { rawBody } from '../plugins/http.js'
+import type { LoginThrottle } from '../plugins/throttle.js'
+import type { UsersRepository } from '../plugins/users.js'
+
+/**
+ * A preValidation hook running the view's serializer on the body before the schema sees it, as DRF
+ * does: numbers become strings, values are stripped, and every bad field is reported in DRF's words
+ * (src/fields.ts). Handlers then receive clean, stripped strings.
+ */
+export async function serializer (request: FastifyRequest): Promise<void> {
+  const result = cleanCharFields(rawBody(request), request.routeOptions.schema?.body as SerializerSchema)
+  if (!result.ok) throw new ValidationError(result.errors)
+  request.body = result.data
+}
+
+/** Runs a token check; a TokenError becomes simplejwt's 401 InvalidToken, as in TokenViewBase.post. */
+export function orInvalid<T> (check: () => T): T {
+  try {
+    return check()
+  } catch (err) {
+    if (err instanceof TokenError) throw new InvalidToken(err.message)
+    throw err
+  }
+}
+
+/** simplejwt's 401 for a blacklisted (or revoked) token. */
+export const blacklisted = () => new InvalidToken(TOKEN_MESSAGES.blacklisted)
+
+/**
+ * TokenObtainSerializer.validate: the active user these credentials name, or simplejwt's 401.
+ * Throttled first (spec D10: no hash is even tried then); unknown, inactive and wrong-password
+ * logins cost the same hash and get the same answer; a successful login rehashes a legacy hash.
+ */
+export async function authenticateCredentials (
+  { users, loginThrottle }: { users: UsersRepository, loginThrottle: LoginThrottle },
+  credentials: { username: string, password: string, ip: string, log: FastifyBaseLogger }
+): Promise<User> {
+  const { username, password, ip, log } = credentials
+  await loginThrottle.check(username, ip)
+  const user = await users.findByUsername(username)
+  const matches = user === undefined
+    ? await verifyDummyPassword(password)
+    : await verifyPassword(user.password, password, log.child({ userId: user.id }))
+  if (user === undefined || !matches || !user.isActive) {
+    await loginThrottle.failed(username, ip)
+    throw new AuthenticationFailed('No active account found with the given credentials')
+  }
+  await loginThrottle.succeeded(username)
+  // As Django's check_password does: a hash from Django (or an older setting, or --harden) becomes
+  // our argon2id now, while the plain password is at hand. Only after a successful login, so that
+  // the extra hash cannot tell a right password from a wrong one for an inactive account.
+  if (needsRehash(user.password)) await users.rehashPassword(user.id, user.password, await hashPassword(password))
+  return user
+}
