@@ -6,8 +6,9 @@ import { CHAR_FIELD_PATTERN } from '../src/fields.js'
 import { authenticateCredentials, blacklisted, orInvalid, serializer } from '../src/views.js'
 import { issuedBefore, REFRESH_EXP_CLAIM, type Claims } from '../src/tokens.js'
 import {
-  BODY_CONTENT_TYPES, bodyErrorResponses, DetailSchema, documented, EMPTY_EXAMPLES, EmptySchema, RETRY_AFTER,
-  ServiceUnavailableResponse, TokenErrorSchema, tokenErrorResponse, TokenObtainPairBodySchema, WWW_AUTHENTICATE
+  BODY_CONTENT_TYPES, bodyErrorResponses, documented, EMPTY_EXAMPLES, EmptySchema,
+  ServiceUnavailableResponse, TokenErrorSchema, tokenErrorResponse, TokenObtainPairBodySchema, WWW_AUTHENTICATE,
+  LOGIN_ERROR_RESPONSES
 } from '../src/schemas.js'
 
 /** A sliding token for spiderman (user 1), as POST /api/token/sliding/ answers. */
@@ -60,12 +61,7 @@ const slidingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           sliding: { summary: 'spiderman logged in', value: { token: SLIDING_EXAMPLE } }
         }),
         ...bodyErrorResponses('username'),
-        401: documented(TokenErrorSchema, 'Unknown user, wrong password or inactive user: the same answer for all three.', {
-          noActiveAccount: { summary: 'Wrong credentials', value: { detail: 'No active account found with the given credentials' } }
-        }, WWW_AUTHENTICATE),
-        429: documented(DetailSchema, 'Too many failed logins for this username or from this client; `Retry-After` says when to try again.', {
-          throttled: { summary: 'Too many failed logins', value: { detail: 'Request was throttled. Expected available in 42 seconds.' } }
-        }, RETRY_AFTER),
+        ...LOGIN_ERROR_RESPONSES,
         503: ServiceUnavailableResponse
       }
     }

@@ -6,10 +6,11 @@ import { authenticateCredentials, blacklisted, orInvalid, serializer } from '../
 import { issuedBefore, type Claims } from '../src/tokens.js'
 import type { Presenter, TokenStatus } from '../plugins/blacklist.js'
 import {
-  ACCESS_EXAMPLE, BODY_CONTENT_TYPES, bodyErrorResponses, DetailSchema, documented, EMPTY_EXAMPLES, EmptySchema,
-  NEXT_ACCESS_EXAMPLE, NEXT_REFRESH_EXAMPLE, REFRESH_EXAMPLE, RETRY_AFTER, ServiceUnavailableResponse,
-  TokenBlacklistBodySchema, TokenErrorSchema, tokenErrorResponse, TokenObtainPairBodySchema, TokenPairSchema,
-  TokenRefreshBodySchema, TokenRefreshResponseSchema, TokenVerifyBodySchema, WWW_AUTHENTICATE
+  ACCESS_EXAMPLE, BODY_CONTENT_TYPES, bodyErrorResponses, documented, EMPTY_EXAMPLES, EmptySchema,
+  NEXT_ACCESS_EXAMPLE, NEXT_REFRESH_EXAMPLE, REFRESH_EXAMPLE, ServiceUnavailableResponse,
+  TokenBlacklistBodySchema, tokenErrorResponse, TokenObtainPairBodySchema, TokenPairSchema,
+  TokenRefreshBodySchema, TokenRefreshResponseSchema, TokenVerifyBodySchema,
+  LOGIN_ERROR_RESPONSES
 } from '../src/schemas.js'
 
 /**
@@ -77,12 +78,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           tokenPair: { summary: 'spiderman logged in', value: { refresh: REFRESH_EXAMPLE, access: ACCESS_EXAMPLE } }
         }),
         ...bodyErrorResponses('username'),
-        401: documented(TokenErrorSchema, 'Unknown user, wrong password or inactive user: the same answer for all three.', {
-          noActiveAccount: { summary: 'Wrong credentials', value: { detail: 'No active account found with the given credentials' } }
-        }, WWW_AUTHENTICATE),
-        429: documented(DetailSchema, 'Too many failed logins for this username or from this client; `Retry-After` says when to try again.', {
-          throttled: { summary: 'Too many failed logins', value: { detail: 'Request was throttled. Expected available in 42 seconds.' } }
-        }, RETRY_AFTER),
+        ...LOGIN_ERROR_RESPONSES,
         503: ServiceUnavailableResponse
       }
     }

@@ -112,6 +112,16 @@ export const SERVICE_UNAVAILABLE_EXAMPLES: Record<string, Example> = {
 /** 503: the database is away (the answer comes within seconds; the client may retry). */
 export const ServiceUnavailableResponse = documented(DetailSchema, 'The database does not answer in time; try again later.', SERVICE_UNAVAILABLE_EXAMPLES, RETRY_AFTER)
 
+/** The answers of every login view (obtain pair, obtain sliding) besides field errors: failed and throttled logins. */
+export const LOGIN_ERROR_RESPONSES = {
+  401: documented(TokenErrorSchema, 'Unknown user, wrong password or inactive user: the same answer for all three.', {
+    noActiveAccount: { summary: 'Wrong credentials', value: { detail: 'No active account found with the given credentials' } }
+  }, WWW_AUTHENTICATE),
+  429: documented(DetailSchema, 'Too many failed logins for this username or from this client; `Retry-After` says when to try again.', {
+    throttled: { summary: 'Too many failed logins', value: { detail: 'Request was throttled. Expected available in 42 seconds.' } }
+  }, RETRY_AFTER)
+}
+
 /** 401 from an authenticated route (hello, revoke-all): simplejwt's JWTAuthentication failures. */
 export function authenticationErrorResponse (description: string) {
   return documented(TokenErrorSchema, description, {
