@@ -7,6 +7,8 @@ export default defineConfig({
   out: './drizzle',
   casing: 'snake_case',
   strict: true,
+  // The migrations journal lives beside the tables, apart from an application's own drizzle.__drizzle_migrations.
+  migrations: { schema: 'simplejwt', table: '__drizzle_migrations' },
   verbose: true,
   dbCredentials: { url: process.env.DATABASE_URL ?? 'postgres://127.0.0.1:5432/postgres' }
 })

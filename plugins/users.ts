@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events'
 import fp from 'fastify-plugin'
 import { and, eq, ilike, inArray, or, sql, TransactionRollbackError } from 'drizzle-orm'
 import type { FastifyInstance } from 'fastify'
-import { users, type NewUser, type User } from '../src/db/schema.js'
+import { SCHEMA, users, type NewUser, type User } from '../src/db/schema.js'
 import type { Db } from '../src/db/client.js'
 import { ImportConflict, type DjangoUser, type OnConflict } from '../src/django-import.js'
 
@@ -137,7 +137,7 @@ export function createUsersRepository (db: Db, changed: (id: number) => void = (
           // setval is not transactional: a dry run must stop before it.
           if (options.dryRun) tx.rollback()
           // The next id handed out is top + 1 (is_called = true), or 1 in an empty table.
-          await tx.execute(sql`select setval(pg_get_serial_sequence('users', 'id'), ${Math.max(top, 1)}, ${top > 0})`)
+          await tx.execute(sql`select setval(pg_get_serial_sequence(${`${SCHEMA}.users`}, 'id'), ${Math.max(top, 1)}, ${top > 0})`)
         })
       } catch (err) {
         if (!(options.dryRun && err instanceof TransactionRollbackError)) throw err

@@ -8,6 +8,7 @@ import { loadConfig, type Config } from '../src/config.js'
 import type { Database } from '../src/db/client.js'
 import { hashPassword } from '../src/passwords.js'
 import { freshDatabase } from './setup/databases.js'
+import { appSecrets, blacklistedTokens, outstandingTokens, revokedTokenFamilies, users } from '../src/db/schema.js'
 
 /** The minimal tap surface the helpers need (teardown registration). */
 export interface TestLike { teardown: (fn: () => unknown) => void }
@@ -73,7 +74,7 @@ const built = new Set<FastifyInstance>()
 
 /** Empties every table between tests, and the user cache (TRUNCATE fires no row triggers). */
 export async function resetDb (app: FastifyInstance): Promise<void> {
-  await app.db.execute(sql`truncate users, app_secrets, outstanding_tokens, blacklisted_tokens, revoked_token_families restart identity cascade`)
+  await app.db.execute(sql`truncate ${users}, ${appSecrets}, ${outstandingTokens}, ${blacklistedTokens}, ${revokedTokenFamilies} restart identity cascade`)
   for (const server of built) server.userCache.clear()
   app.userCache.clear()
 }

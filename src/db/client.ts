@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import * as schema from './schema.js'
+import { SCHEMA } from './schema.js'
 import { redactUrl } from '../config.js'
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>
@@ -58,6 +59,8 @@ export function isDatabaseUnavailable (err: unknown): boolean {
 // Arbitrary, fixed: every instance of this service contends for the same lock while migrating.
 const MIGRATION_LOCK = 7_302_211_582
 const casing = 'snake_case'
+/** The journal lives in the service's own schema, apart from an application's drizzle.__drizzle_migrations. */
+const MIGRATIONS = { get migrationsFolder () { return migrationsFolder() }, migrationsSchema: SCHEMA, migrationsTable: '__drizzle_migrations' }
 
 /** The drizzle/ folder, found from this file whether it runs from src/ or from dist/src/. */
 export function migrationsFolder (): string {
@@ -102,7 +105,7 @@ async function openPostgres (url: string): Promise<Database> {
       const lock = await sql.reserve()
       try {
         await lock`select pg_advisory_lock(${MIGRATION_LOCK})`
-        await migrate(db as never, { migrationsFolder: migrationsFolder() })
+        await migrate(db as never, MIGRATIONS)
       } finally {
         await lock`select pg_advisory_unlock(${MIGRATION_LOCK})`
         lock.release()
@@ -136,7 +139,7 @@ async function openPglite (dataDir: string | undefined, loadDataDir: Blob | unde
     db,
     driver: 'pglite',
     // One process owns a PGlite database, so there is nobody to lock against.
-    migrate: () => migrate(db as never, { migrationsFolder: migrationsFolder() }),
+    migrate: () => migrate(db as never, MIGRATIONS),
     async listen (channel, onNotify, onListen) {
       const unsubscribe = await client.listen(channel, onNotify)
       onListen?.()

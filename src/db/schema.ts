@@ -1,8 +1,15 @@
 // Drizzle tables; users mirrors Django's auth_user so that Django users can be migrated as they are.
 // Workflow: edit this file, then `npm run db:generate` writes a migration into drizzle/.
-import { bigint, boolean, index, integer, pgTable, text, timestamp, varchar } from 'drizzle-orm/pg-core'
+import { bigint, boolean, index, integer, pgSchema, text, timestamp, varchar } from 'drizzle-orm/pg-core'
 
-export const users = pgTable('users', {
+/**
+ * Every table lives in a PostgreSQL schema of its own, so that the service can share an application's
+ * database (library mode) without touching its tables: an app's own `users` is never ours.
+ */
+export const SCHEMA = 'simplejwt'
+export const simplejwtSchema = pgSchema(SCHEMA)
+
+export const users = simplejwtSchema.table('users', {
   // "by default" rather than "always": an import keeps Django's primary keys (user_id in old tokens).
   id: integer().primaryKey().generatedByDefaultAsIdentity(),
   password: text().notNull(),
@@ -20,7 +27,7 @@ export const users = pgTable('users', {
 })
 
 /** Values the service generates once and shares between instances (the development signing key). */
-export const appSecrets = pgTable('app_secrets', {
+export const appSecrets = simplejwtSchema.table('app_secrets', {
   name: varchar({ length: 64 }).primaryKey(),
   value: text().notNull(),
   createdAt: timestamp({ withTimezone: true }).notNull().defaultNow()
@@ -32,7 +39,7 @@ export type NewUser = typeof users.$inferInsert
 // The token_blacklist app. The raw token is never stored: a jti identifies it.
 
 /** One row per refresh token minted: login starts a family, each rotation adds a child. */
-export const outstandingTokens = pgTable('outstanding_tokens', {
+export const outstandingTokens = simplejwtSchema.table('outstanding_tokens', {
   id: bigint({ mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
   jti: varchar({ length: 255 }).notNull().unique(),
   userId: integer().references(() => users.id, { onDelete: 'set null' }),
@@ -48,7 +55,7 @@ export const outstandingTokens = pgTable('outstanding_tokens', {
  * token minted before the table existed (or by Django) can be blacklisted too. The unique jti is what
  * makes rotation atomic: of concurrent inserts for one jti, exactly one returns a row.
  */
-export const blacklistedTokens = pgTable('blacklisted_tokens', {
+export const blacklistedTokens = simplejwtSchema.table('blacklisted_tokens', {
   id: bigint({ mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
   jti: varchar({ length: 255 }).notNull().unique(),
   reason: varchar({ length: 16 }).$type<BlacklistReason>().notNull(),
@@ -60,7 +67,7 @@ export const blacklistedTokens = pgTable('blacklisted_tokens', {
 }, (table) => [index('blacklisted_tokens_expires_at_idx').on(table.expiresAt)])
 
 /** Families revoked because one of their rotated-away tokens came back (reuse detection). */
-export const revokedTokenFamilies = pgTable('revoked_token_families', {
+export const revokedTokenFamilies = simplejwtSchema.table('revoked_token_families', {
   family: varchar({ length: 255 }).primaryKey(),
   userId: integer(),
   revokedAt: timestamp({ withTimezone: true }).notNull(),

@@ -243,7 +243,7 @@ t.test('POST /api/token/refresh/: odd exp values are refused, not a crash (spec 
 t.test('POST /api/token/refresh/: the refresh token of a deleted user mints nothing (spec D2)', async t => {
   const user = await createUser(app)
   const pair = await obtainPair(app)
-  await app.db.execute(sql`delete from users where id = ${user.id}`)
+  await app.db.execute(sql`delete from simplejwt.users where id = ${user.id}`)
   const res = await refresh(app, pair.refresh)
   t.equal(res.statusCode, 401)
   t.equal(res.body, JSON.stringify(NO_ACTIVE))
