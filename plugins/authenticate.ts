@@ -3,23 +3,12 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { AuthenticationFailed, InvalidToken, NotAuthenticated, TokenError, TOKEN_MESSAGES } from '../src/errors.js'
 import { issuedBefore, type Claims, type TokenType } from '../src/tokens.js'
 
-declare module 'fastify' {
-  interface FastifyInstance {
-    /**
-     * An `onRequest` hook for protected routes: reads `Authorization`, validates the token against
-     * AUTH_TOKEN_CLASSES and loads its active user into `request.user` (under AUTH_STATELESS, builds
-     * it from the claims alone). Throws DRF's 401 errors (JWTAuthentication).
-     */
-    authenticate: (request: FastifyRequest) => Promise<void>
-  }
-}
-
 // bytes.split() in simplejwt: ASCII whitespace only, runs of it count once, ends are ignored.
 const WHITESPACE = /[ \t\n\r\v\f]+/
 
 // Mirrors rest_framework_simplejwt/authentication.py: get_header → get_raw_token → get_validated_token → get_user.
 export default fp(async function authenticatePlugin (fastify: FastifyInstance) {
-  const { tokens, userCache, blacklist, config } = fastify
+  const { tokens, userCache, blacklist, config } = fastify.simplejwt
   const headerTypes = new Set(config.AUTH_HEADER_TYPES)
   // AUTH_TOKEN_CLASSES: the token types tried, in order, each named as simplejwt names its class.
   const classes = config.AUTH_TOKEN_CLASSES.map(type => ({ type: type as TokenType, tokenClass: type === 'sliding' ? 'SlidingToken' : 'AccessToken' }))
@@ -45,7 +34,7 @@ export default fp(async function authenticatePlugin (fastify: FastifyInstance) {
     throw new InvalidToken('Given token not valid for any token type', messages)
   }
 
-  fastify.decorate('authenticate', async function authenticate (request: FastifyRequest) {
+  fastify.simplejwt.verifyRequest = async function verifyRequest (request: FastifyRequest) {
     const header = request.headers.authorization
     const parts = header === undefined ? [] : header.split(WHITESPACE).filter(part => part !== '')
     // A missing header, or one for another scheme (Basic, a lowercase "bearer"), is no attempt at all.
@@ -96,5 +85,5 @@ export default fp(async function authenticatePlugin (fastify: FastifyInstance) {
       isSuperuser: user.isSuperuser,
       claims
     }
-  })
+  }
 }, { name: 'authenticate', dependencies: ['jwt', 'user-cache', 'blacklist'] })

@@ -8,12 +8,6 @@ import {
 } from '../src/db/schema.js'
 import type { Db } from '../src/db/client.js'
 
-declare module 'fastify' {
-  interface FastifyInstance {
-    blacklist: BlacklistRepository
-  }
-}
-
 /** Who presented a token: named in the reuse warning, never the token itself. */
 export interface Presenter { ip?: string, userAgent?: string }
 
@@ -165,5 +159,5 @@ export function createBlacklistRepository (db: Db, userChanged: (id: number) => 
 export type BlacklistRepository = ReturnType<typeof createBlacklistRepository>
 
 export default fp(async function blacklistPlugin (fastify: FastifyInstance) {
-  fastify.decorate('blacklist', createBlacklistRepository(fastify.db, (id) => fastify.userChanges.emit('change', id)))
+  fastify.simplejwt.blacklist = createBlacklistRepository(fastify.simplejwt.db, (id) => fastify.simplejwt.userChanges.emit('change', id))
 }, { name: 'blacklist', dependencies: ['db', 'users'] })

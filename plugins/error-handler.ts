@@ -12,9 +12,9 @@ export const SERVER_ERROR = { detail: 'A server error occurred.' }
 /** DRF's ServiceUnavailable: the database is away; the client may retry. */
 export const SERVICE_UNAVAILABLE = { detail: 'Service temporarily unavailable, try again later.' }
 
-function send (reply: FastifyReply, status: number, body: unknown) {
-  // simplejwt's authenticate_header(): the first accepted scheme names the challenge.
-  if (status === 401) reply.header('www-authenticate', `${reply.server.config?.AUTH_HEADER_TYPES[0] ?? 'Bearer'} realm="api"`)
+/** Sends an error body as DRF renders it; a 401 names its challenge (simplejwt's authenticate_header()). */
+export function send (reply: FastifyReply, status: number, body: unknown, headerTypes = reply.server.simplejwt?.config.AUTH_HEADER_TYPES) {
+  if (status === 401) reply.header('www-authenticate', `${headerTypes?.[0] ?? 'Bearer'} realm="api"`)
   // Error bodies bypass the routes' response serializers: they are sent exactly as built.
   return reply.code(status).type('application/json; charset=utf-8').serializer(JSON.stringify).send(body)
 }

@@ -95,6 +95,8 @@ function actionFields (schema: SerializerSchema | undefined): Record<string, unk
  */
 export default fp(async function httpPlugin (fastify: FastifyInstance, options: { bodyLimit?: number }) {
   const bodyLimit = options.bodyLimit ?? fastify.initialConfig.bodyLimit ?? 1024 * 1024
+  // Already in force here (the standalone server installs it for every route): once is enough.
+  if (fastify.hasRequestDecorator('jsonText')) return
   const routes = new Map<string, RouteInfo>()
   fastify.decorateRequest('jsonText', undefined)
 
@@ -150,7 +152,7 @@ export default fp(async function httpPlugin (fastify: FastifyInstance, options: 
     const info = routes.get(normalise(request.url.split('?')[0]))
     if (info === undefined) throw new ApiError(404, { detail: 'Not found.' })
     // DRF authenticates before it looks at the method (APIView.initial), so 401 comes first.
-    if (info.guarded) await fastify.authenticate(request)
+    if (info.guarded) await fastify.simplejwt.verifyRequest(request)
     reply.header('allow', allowHeader(info.methods))
     if (request.method !== 'OPTIONS') throw new ApiError(405, { detail: `Method "${request.method}" not allowed.` })
     // DRF's SimpleMetadata.

@@ -1,22 +1,13 @@
 import fp from 'fastify-plugin'
-import fastifyJwt from '@fastify/jwt'
+import fastifyJwt, { type JWT } from '@fastify/jwt'
 import { createVerifier } from 'fast-jwt'
 import { eq } from 'drizzle-orm'
 import type { FastifyInstance } from 'fastify'
 import { appSecrets } from '../src/db/schema.js'
 import { keySettings } from '../src/config.js'
-import { generateKey, HMAC_KEY_BYTES, isHmac, keyedVerifier, loadKeySet, type Algorithm, type KeySet } from '../src/keys.js'
-import { createTokenService, type Claims, type Decoded, type TokenClaimsHook, type TokenService } from '../src/tokens.js'
+import { generateKey, HMAC_KEY_BYTES, isHmac, keyedVerifier, loadKeySet, type Algorithm } from '../src/keys.js'
+import { createTokenService, type Claims, type Decoded, type TokenClaimsHook } from '../src/tokens.js'
 import type { Db } from '../src/db/client.js'
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** Mints and checks tokens with the configured algorithm, keys and clock (src/tokens.ts). */
-    tokens: TokenService
-    /** The signing key and every verifying key, current and retired (src/keys.ts). */
-    keys: KeySet
-  }
-}
 
 declare module '@fastify/jwt' {
   interface FastifyJWT {
@@ -64,40 +55,51 @@ export async function storedSigningKey (db: Db, alg: Algorithm): Promise<string>
 // semantics and messages; fast-jwt checks the format, the pinned algorithm and the signature.
 // Verified tokens are remembered by the token backend itself (src/tokens.ts), which also keeps the
 // results of its own format checks; fast-jwt's cache would only duplicate it.
+/** The @fastify/jwt namespace of the service's signer. */
+const JWT_NAMESPACE = 'simplejwt'
+
 const VERIFY_OPTIONS = { complete: true, ignoreExpiration: true, ignoreNotBefore: true } as const
 
 export default fp<JwtPluginOptions>(async function jwtPlugin (fastify: FastifyInstance, options: JwtPluginOptions) {
-  const { config } = fastify
+  const { config } = fastify.simplejwt
   const alg = config.JWT_ALGORITHM
   let signingKey = config.JWT_SIGNING_KEY
   if (signingKey === undefined) {
-    signingKey = await storedSigningKey(fastify.db, alg)
+    signingKey = await storedSigningKey(fastify.simplejwt.db, alg)
     fastify.log.warn('JWT_SIGNING_KEY is not set: using a key generated and stored in the database; set one in production')
   } else if (isHmac(alg) && Buffer.byteLength(signingKey) < HMAC_KEY_BYTES[alg]) {
     fastify.log.warn(`JWT_SIGNING_KEY is shorter than ${HMAC_KEY_BYTES[alg]} bytes, too weak for ${alg}; production refuses it`)
   }
   const keys = loadKeySet(keySettings(config, signingKey))
 
-  await fastify.register(fastifyJwt, {
-    secret: isHmac(alg) ? keys.signingKey : { private: keys.signingKey, public: keys.current.key as string },
-    sign: { algorithm: alg, kid: keys.kid },
-    verify: { algorithms: [alg], ...VERIFY_OPTIONS },
-    decode: { complete: true }
+  // @fastify/jwt in a scope of its own, under a namespace: an application that registers its own
+  // @fastify/jwt (and its `fastify.jwt`, `request.user`) keeps them untouched.
+  let signer!: JWT
+  await fastify.register(async function privateJwt (scope) {
+    await scope.register(fastifyJwt, {
+      secret: isHmac(alg) ? keys.signingKey : { private: keys.signingKey, public: keys.current.key as string },
+      sign: { algorithm: alg, kid: keys.kid },
+      verify: { algorithms: [alg], ...VERIFY_OPTIONS },
+      decode: { complete: true },
+      namespace: JWT_NAMESPACE,
+      decoratorName: `${JWT_NAMESPACE}User`
+    })
+    signer = (scope.jwt as unknown as Record<string, JWT>)[JWT_NAMESPACE]
   })
 
   // Each verifying key accepts exactly its own algorithm: no key is ever tried with another one.
   const verify = keyedVerifier<Decoded>(keys, (key) => key === keys.current
-    ? (token) => fastify.jwt.verify<Decoded>(token)
+    ? (token) => signer.verify<Decoded>(token)
     : createVerifier({ key: key.key, algorithms: [key.alg], ...VERIFY_OPTIONS }) as (token: string) => Decoded)
 
-  fastify.decorate('keys', keys)
-  fastify.decorate('tokens', createTokenService({
+  fastify.simplejwt.keys = keys
+  fastify.simplejwt.tokens = createTokenService({
     settings: config,
-    sign: (payload) => fastify.jwt.sign(payload),
+    sign: (payload) => signer.sign(payload),
     verify,
-    now: fastify.now,
+    now: fastify.simplejwt.now,
     tokenClaims: options.tokenClaims,
     onReservedClaims: (names) => fastify.log.warn({ event: 'reserved_claims_ignored', claims: names },
       'tokenClaims returned reserved claims; they were ignored')
-  }))
-}, { name: 'jwt', dependencies: ['config', 'db'] })
+  })
+}, { name: 'jwt', dependencies: ['db'] })

@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
+import { securitySchemes } from '../src/plugin.js'
 
 /**
  * OpenAPI document generated from the routes' TypeBox schemas, served at /docs/json, and Swagger UI
@@ -35,9 +36,7 @@ export default fp(async function swaggerPlugin (fastify: FastifyInstance) {
         { name: 'admin', description: 'User administration for staff (Django\'s admin): list, create, read, update, set passwords, deactivate, revoke tokens.' }
       ],
       components: {
-        securitySchemes: {
-          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token from POST /api/token/.' }
-        }
+        securitySchemes
       }
     }
   })

@@ -6,13 +6,6 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { Throttled } from '../src/errors.js'
 import { redactUrl, type RateLimit } from '../src/config.js'
 
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** Counts failed logins per username and per client IP (spec D10). */
-    loginThrottle: LoginThrottle
-  }
-}
-
 export interface LoginThrottle {
   /** Throws Throttled (429) when the username or the IP has failed too often recently. */
   check: (username: string, ip: string) => Promise<void>
@@ -84,8 +77,8 @@ function connectRedis (url: string, log: FastifyBaseLogger): Redis {
 }
 
 export default fp(async function throttlePlugin (fastify: FastifyInstance) {
-  const { config } = fastify
+  const { config } = fastify.simplejwt
   const redis = config.REDIS_URL === undefined ? undefined : connectRedis(config.REDIS_URL, fastify.log)
   if (redis !== undefined) fastify.addHook('onClose', async () => { redis.disconnect() })
-  fastify.decorate('loginThrottle', createLoginThrottle({ username: config.LOGIN_THROTTLE_USERNAME, ip: config.LOGIN_THROTTLE_IP, redis }))
-}, { name: 'throttle', dependencies: ['config'] })
+  fastify.simplejwt.loginThrottle = createLoginThrottle({ username: config.LOGIN_THROTTLE_USERNAME, ip: config.LOGIN_THROTTLE_IP, redis })
+}, { name: 'throttle', dependencies: [] })

@@ -2,13 +2,6 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { User } from '../src/db/schema.js'
 
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** The users that authentication needs, kept in memory and dropped the moment they change. */
-    userCache: UserCache
-  }
-}
-
 /** What the authentication hook needs of a user; the password hash is never cached. */
 export type CachedUser = Omit<User, 'password' | 'lastLogin' | 'dateJoined'>
 
@@ -89,21 +82,21 @@ function strip ({ password: _password, lastLogin: _lastLogin, dateJoined: _dateJ
 }
 
 export default fp(async function userCachePlugin (fastify: FastifyInstance) {
-  const { config } = fastify
+  const { config } = fastify.simplejwt
   const cache = createUserCache({
-    load: (id) => fastify.users.findById(id),
+    load: (id) => fastify.simplejwt.users.findById(id),
     ttlMs: config.USER_CACHE_TTL * 1000,
     maxEntries: config.USER_CACHE_SIZE,
     now: Date.now
   })
-  fastify.decorate('userCache', cache)
+  fastify.simplejwt.userCache = cache
   if (config.USER_CACHE_TTL === 0) return
 
-  fastify.userChanges.on('change', (id) => cache.invalidate(id))
-  const unlisten = await fastify.database.listen(USER_CHANGED_CHANNEL, (payload) => {
+  fastify.simplejwt.userChanges.on('change', (id) => cache.invalidate(id))
+  const unlisten = await fastify.simplejwt.database.listen(USER_CHANGED_CHANNEL, (payload) => {
     if (payload === '*') return cache.clear()
     const id = Number(payload)
     if (Number.isSafeInteger(id)) cache.invalidate(id)
   }, () => cache.clear())
   fastify.addHook('onClose', async () => { await unlisten().catch(() => {}) })
-}, { name: 'user-cache', dependencies: ['config', 'db', 'users'] })
+}, { name: 'user-cache', dependencies: ['db', 'users'] })

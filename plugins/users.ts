@@ -6,14 +6,6 @@ import { SCHEMA, users, type NewUser, type User } from '../src/db/schema.js'
 import type { Db } from '../src/db/client.js'
 import { ImportConflict, type DjangoUser, type OnConflict } from '../src/django-import.js'
 
-declare module 'fastify' {
-  interface FastifyInstance {
-    users: UsersRepository
-    /** Emits 'change' with a user id after this process changes that user (caches listen). */
-    userChanges: EventEmitter<{ change: [id: number] }>
-  }
-}
-
 /** Thrown when a username is taken. */
 export class DuplicateUsername extends Error {
   constructor (readonly username: string) {
@@ -173,6 +165,6 @@ export type UsersRepository = ReturnType<typeof createUsersRepository>
 
 export default fp(async function usersPlugin (fastify: FastifyInstance) {
   const changes = new EventEmitter<{ change: [id: number] }>()
-  fastify.decorate('userChanges', changes)
-  fastify.decorate('users', createUsersRepository(fastify.db, (id) => changes.emit('change', id)))
+  fastify.simplejwt.userChanges = changes
+  fastify.simplejwt.users = createUsersRepository(fastify.simplejwt.db, (id) => changes.emit('change', id))
 }, { name: 'users', dependencies: ['db'] })

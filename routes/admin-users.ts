@@ -272,13 +272,13 @@ function bodyErrors (description: string, examples: Record<string, Example>) {
 const COMMON = { tags: ['admin'], security: [{ bearerAuth: [] }] }
 
 const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  const { users, blacklist } = fastify
+  const { users, blacklist } = fastify.simplejwt
   // Encapsulated guards, as on hello and revoke-all: an access token of an active staff user (DRF's IsAdminUser).
   fastify.addHook('onRequest', fastify.authenticate)
   fastify.addHook('onRequest', async (request) => {
     // From the user cache rather than request.user, so that stateless authentication (which knows
     // only the token's claims) is checked against the user as stored too.
-    const user = await fastify.userCache.get(request.user.id)
+    const user = await fastify.simplejwt.userCache.get(request.user.id)
     if (user?.isActive !== true || !user.isStaff) throw new ApiError(403, PERMISSION_DENIED)
   })
 
@@ -368,7 +368,7 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         isActive: body.is_active ?? true,
         isStaff: body.is_staff ?? false,
         isSuperuser: body.is_superuser ?? false,
-        dateJoined: new Date(fastify.now())
+        dateJoined: new Date(fastify.simplejwt.now())
       })
     } catch (err) {
       if (err instanceof DuplicateUsername) throw new ValidationError({ username: [DUPLICATE_USERNAME] })
@@ -460,7 +460,7 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     const user = await found(request.params.id)
     const updated = await users.updateById(user.id, { password: await hashPassword(request.body.password) })
     if (updated === undefined) throw new ApiError(404, NOT_FOUND)
-    await blacklist.revokeAll(user.id, new Date(fastify.now()))
+    await blacklist.revokeAll(user.id, new Date(fastify.simplejwt.now()))
     request.log.info({ event: 'admin_password_set', by: request.user.id, userId: user.id }, 'password set; tokens revoked')
     return {}
   })
@@ -484,7 +484,7 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     const id = userId(request.params.id)
     const updated = await users.updateById(id, { isActive: false })
     if (updated === undefined) throw new ApiError(404, NOT_FOUND)
-    await blacklist.revokeAll(id, new Date(fastify.now()))
+    await blacklist.revokeAll(id, new Date(fastify.simplejwt.now()))
     request.log.info({ event: 'admin_user_deactivated', by: request.user.id, userId: id }, 'user deactivated; tokens revoked')
     return present(updated)
   })
@@ -506,7 +506,7 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     }
   }, async (request) => {
     const user = await found(request.params.id)
-    await blacklist.revokeAll(user.id, new Date(fastify.now()))
+    await blacklist.revokeAll(user.id, new Date(fastify.simplejwt.now()))
     request.log.info({ event: 'admin_tokens_revoked', by: request.user.id, userId: user.id }, 'tokens revoked')
     return {}
   })

@@ -42,7 +42,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       timer = setTimeout(() => reject(new ApiError(503, SERVICE_UNAVAILABLE)), READY_TIMEOUT_MS)
     })
     try {
-      await Promise.race([fastify.db.execute(sql`select 1`), timeout])
+      await Promise.race([fastify.simplejwt.db.execute(sql`select 1`), timeout])
     } catch (err) {
       if (err instanceof ApiError) throw err
       throw new ApiError(503, SERVICE_UNAVAILABLE)

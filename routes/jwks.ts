@@ -29,11 +29,11 @@ const EC_KEY_EXAMPLE = {
   use: 'sig'
 }
 
-const jwksRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+const jwksRoutes: FastifyPluginAsyncTypebox<{ path?: string }> = async (fastify, options) => {
   // Built once: the keys only change with a restart.
-  const document = jwks(fastify.keys)
+  const document = jwks(fastify.simplejwt.keys)
 
-  fastify.get('/.well-known/jwks.json', {
+  fastify.get(options.path ?? '/.well-known/jwks.json', {
     schema: {
       operationId: 'getJwks',
       summary: 'Get the public signing keys (JWKS)',

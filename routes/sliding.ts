@@ -26,7 +26,7 @@ export const SlidingTokenBodySchema = Type.Object({
 }, { examples: [{ token: SLIDING_EXAMPLE }] })
 
 const slidingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  const { tokens, users, userCache, blacklist, config } = fastify
+  const { tokens, users, userCache, blacklist, config } = fastify.simplejwt
   const jtiOf = (claims: Claims) => claims[config.JTI_CLAIM] as string
   // A sliding token keeps its jti through every refresh, so its blacklist row must outlive the
   // last token that refresh can mint: refresh_exp plus one lifetime.
@@ -67,12 +67,12 @@ const slidingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     }
   }, async (request) => {
     const { username, password } = request.body
-    const user = await authenticateCredentials(fastify, { username, password, ip: request.ip, log: request.log })
+    const user = await authenticateCredentials(fastify.simplejwt, { username, password, ip: request.ip, log: request.log })
     const { token, claims } = tokens.obtainSliding(user.id, user)
     // SlidingToken.for_user records an OutstandingToken, as RefreshToken does; it starts its own family.
     const jti = jtiOf(claims)
-    await blacklist.outstand({ jti, userId: user.id, family: jti, createdAt: new Date(fastify.now()), expiresAt: lastExpiry(claims) })
-    if (config.UPDATE_LAST_LOGIN) await users.touchLastLogin(user.id, new Date(fastify.now()))
+    await blacklist.outstand({ jti, userId: user.id, family: jti, createdAt: new Date(fastify.simplejwt.now()), expiresAt: lastExpiry(claims) })
+    if (config.UPDATE_LAST_LOGIN) await users.touchLastLogin(user.id, new Date(fastify.simplejwt.now()))
     return { token }
   })
 
@@ -130,7 +130,7 @@ const slidingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     if (status.blacklisted !== undefined || status.familyRevoked) throw blacklisted()
     const expiresAt = typeof claims[REFRESH_EXP_CLAIM] === 'number' ? lastExpiry(claims) : new Date((claims.exp as number) * 1000)
     const presenter = { ip: request.ip, userAgent: request.headers['user-agent'] }
-    if (!await blacklist.add(jtiOf(claims), 'logout', expiresAt, new Date(fastify.now()), presenter)) throw blacklisted()
+    if (!await blacklist.add(jtiOf(claims), 'logout', expiresAt, new Date(fastify.simplejwt.now()), presenter)) throw blacklisted()
     return {}
   })
 }

@@ -25,7 +25,7 @@ function presenterOf (request: FastifyRequest): Presenter {
 }
 
 const tokenRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  const { tokens, users, userCache, blacklist, config } = fastify
+  const { tokens, users, userCache, blacklist, config } = fastify.simplejwt
   const jtiOf = (claims: Claims) => claims[config.JTI_CLAIM] as string
   const expiresAt = (claims: Claims) => new Date((claims.exp as number) * 1000)
   fastify.addHook('preValidation', serializer)
@@ -38,7 +38,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   async function onReuse (status: TokenStatus, userId: number | undefined, request: FastifyRequest): Promise<void> {
     const row = status.blacklisted
     if (!config.REFRESH_REUSE_DETECTION || row === undefined || row.reason !== 'rotated') return
-    const now = fastify.now()
+    const now = fastify.simplejwt.now()
     if (now - row.blacklistedAt.getTime() < config.REFRESH_REUSE_INTERVAL * 1000) return
     const family = status.family ?? row.jti
     const revoked = await blacklist.revokeFamily(family, userId, new Date(now), new Date(now + config.REFRESH_TOKEN_LIFETIME * 1000))
@@ -84,12 +84,12 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     }
   }, async (request) => {
     const { username, password } = request.body
-    const user = await authenticateCredentials(fastify, { username, password, ip: request.ip, log: request.log })
+    const user = await authenticateCredentials(fastify.simplejwt, { username, password, ip: request.ip, log: request.log })
     const { refresh, access, refreshClaims } = tokens.obtainPair(user.id, user)
     // A login starts a family: its first token's jti names it, and every rotation inherits it.
     const jti = jtiOf(refreshClaims)
-    await blacklist.outstand({ jti, userId: user.id, family: jti, createdAt: new Date(fastify.now()), expiresAt: expiresAt(refreshClaims) })
-    if (config.UPDATE_LAST_LOGIN) await users.touchLastLogin(user.id, new Date(fastify.now()))
+    await blacklist.outstand({ jti, userId: user.id, family: jti, createdAt: new Date(fastify.simplejwt.now()), expiresAt: expiresAt(refreshClaims) })
+    if (config.UPDATE_LAST_LOGIN) await users.touchLastLogin(user.id, new Date(fastify.simplejwt.now()))
     return { refresh, access }
   })
 
@@ -135,7 +135,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       userId,
       family: status.family ?? jti,
       parentJti: jti,
-      createdAt: new Date(fastify.now()),
+      createdAt: new Date(fastify.simplejwt.now()),
       expiresAt: new Date(next.exp * 1000)
     }
     if (!config.BLACKLIST_AFTER_ROTATION) {
@@ -203,7 +203,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     const jti = jtiOf(claims)
     await checkBlacklist(await blacklist.status(jti), tokens.userId(raw, claims), request)
     // Works for tokens never recorded as outstanding too (minted before the table, or by Django).
-    if (!await blacklist.add(jti, 'logout', expiresAt(claims), new Date(fastify.now()), presenterOf(request))) throw blacklisted()
+    if (!await blacklist.add(jti, 'logout', expiresAt(claims), new Date(fastify.simplejwt.now()), presenterOf(request))) throw blacklisted()
     return {}
   })
 }

@@ -6,23 +6,11 @@ import type { Config } from './config.js'
 import type { TokenClaimsHook } from './tokens.js'
 import type { Database } from './db/client.js'
 import errorHandler from '../plugins/error-handler.js'
-import configPlugin from '../plugins/config.js'
 import http from '../plugins/http.js'
 import swagger from '../plugins/swagger.js'
-import db from '../plugins/db.js'
-import jwt from '../plugins/jwt.js'
-import users from '../plugins/users.js'
-import userCache from '../plugins/user-cache.js'
-import blacklist from '../plugins/blacklist.js'
-import throttle from '../plugins/throttle.js'
-import authenticate from '../plugins/authenticate.js'
-import tokenRoutes from '../routes/token.js'
+import simplejwt from './plugin.js'
 import helloRoutes from '../routes/hello.js'
-import revokeAllRoutes from '../routes/revoke-all.js'
-import slidingRoutes from '../routes/sliding.js'
-import jwksRoutes from '../routes/jwks.js'
 import healthRoutes from '../routes/health.js'
-import adminUserRoutes from '../routes/admin-users.js'
 
 export interface AppOptions {
   config: Config
@@ -78,24 +66,17 @@ export function serverOptions (config: Config): FastifyServerOptions {
   }
 }
 
+/**
+ * The standalone service: the plugin an application would register (src/plugin.ts), plus what a
+ * server of its own adds around it: JSON errors, 404s and security headers for every route, the
+ * OpenAPI document and Swagger UI, the tutorial's hello view and health probes.
+ */
 export default async function app (fastify: FastifyInstance, options: AppOptions) {
   await fastify.register(errorHandler)
-  await fastify.register(configPlugin, { config: options.config, now: options.now })
   await fastify.register(http)
   await fastify.register(swagger)
-  await fastify.register(db, { database: options.database })
-  await fastify.register(jwt, { tokenClaims: options.tokenClaims })
-  await fastify.register(users)
-  await fastify.register(userCache)
-  await fastify.register(blacklist)
-  await fastify.register(throttle)
-  await fastify.register(authenticate)
-
-  await fastify.register(tokenRoutes, { prefix: '/api/token' })
-  await fastify.register(slidingRoutes, { prefix: '/api/token/sliding' })
-  await fastify.register(revokeAllRoutes, { prefix: '/api/token/revoke-all' })
+  await fastify.register(simplejwt, { config: options.config, database: options.database, now: options.now, tokenClaims: options.tokenClaims, prefix: '/api', securityScheme: 'bearerAuth' })
+  // The tutorial's protected view, guarded as any application guards its own routes.
   await fastify.register(helloRoutes, { prefix: '/api/hello' })
-  await fastify.register(jwksRoutes)
-  await fastify.register(adminUserRoutes, { prefix: '/api/admin/users' })
   await fastify.register(healthRoutes, { prefix: '/health' })
 }

@@ -134,7 +134,7 @@ t.test('import-django FILE: every user of a real dumpdata, ids and hashes kept',
   t.strictSame(await cli(['import-django', DUMP_FILE]), { code: 0, stdout: FULL_IMPORT, stderr: '' })
   await withApp(async app => {
     for (const record of records) {
-      const imported = await app.users.findById(record.pk)
+      const imported = await app.simplejwt.users.findById(record.pk)
       const f = record.fields
       t.match(imported, {
         id: record.pk,
@@ -170,7 +170,7 @@ t.test('every imported user logs in with the password Django knew (and only with
       if (!active) continue
       const hello = await app.inject({ method: 'GET', url: '/api/hello/', headers: bearer(res.json().access) })
       t.same(hello.json(), { msg: `Hello ${record.fields.first_name as string} ${record.fields.last_name as string}` })
-      t.match((await app.users.findById(record.pk))?.password, /^argon2\$argon2id\$v=19\$m=19456,t=2,p=1\$/, 'rehashed at that login')
+      t.match((await app.simplejwt.users.findById(record.pk))?.password, /^argon2\$argon2id\$v=19\$m=19456,t=2,p=1\$/, 'rehashed at that login')
     }
   })
 })
@@ -191,9 +191,9 @@ t.test('import-django again: skip by default; --on-conflict update from standard
   t.equal(run.code, 0)
   t.equal(run.stdout.split('\n')[0], 'Imported 0 users, skipped 0, updated 8; new users get ids from 10 on.')
   await withApp(async app => {
-    t.match(await app.users.findById(1), { username: 'spiderman', firstName: 'Miles', isStaff: true, password: records[0].fields.password }, 'the file wins, password included')
+    t.match(await app.simplejwt.users.findById(1), { username: 'spiderman', firstName: 'Miles', isStaff: true, password: records[0].fields.password }, 'the file wins, password included')
     t.equal((await login(app, 'spiderman', 'underoos')).statusCode, 200, 'still the same password')
-    t.match(await app.users.findById(9), { username: 'newcomer' }, 'users not in the file are left alone')
+    t.match(await app.simplejwt.users.findById(9), { username: 'newcomer' }, 'users not in the file are left alone')
   })
 })
 
@@ -213,8 +213,8 @@ t.test('import-django refuses an id or a username that belongs to someone else h
     code: 1, stdout: '', stderr: 'Error: record 1: username "twin" already appears in record 0; nothing was imported\n'
   })
   await withApp(async app => {
-    t.equal(await app.users.findById(20), undefined, 'the good record before the conflict was rolled back')
-    t.equal(await app.users.findByUsername('fresh'), undefined)
+    t.equal(await app.simplejwt.users.findById(20), undefined, 'the good record before the conflict was rolled back')
+    t.equal(await app.simplejwt.users.findByUsername('fresh'), undefined)
   })
 })
 
@@ -244,15 +244,15 @@ Password hashes:
   })
   await withApp(async app => {
     for (const [i, v] of weak.entries()) {
-      const stored = (await app.users.findById(40 + i))?.password as string
+      const stored = (await app.simplejwt.users.findById(40 + i))?.password as string
       const wrapper = v.hasher.endsWith('sha1') ? 'argon2_sha1' : 'argon2_md5'
       t.match(stored, new RegExp(`^${wrapper}\\$[^$]*\\$argon2id\\$v=19\\$m=19456,t=2,p=1\\$`), `${v.hasher} is stored as ${wrapper}`)
       t.notOk(stored.includes(v.encoded.split('$').at(-1) as string), 'and the weak digest is not')
       t.equal((await login(app, `weak-${v.hasher}`, v.wrong_password)).statusCode, 401)
       t.equal((await login(app, `weak-${v.hasher}`, v.password)).statusCode, 200)
-      t.match((await app.users.findById(40 + i))?.password, /^argon2\$argon2id\$v=19\$m=19456,t=2,p=1\$/, 'rehashed plainly at login')
+      t.match((await app.simplejwt.users.findById(40 + i))?.password, /^argon2\$argon2id\$v=19\$m=19456,t=2,p=1\$/, 'rehashed plainly at login')
     }
-    t.equal((await app.users.findById(44))?.password, vectors[0].encoded, 'a strong hash is imported as it is')
+    t.equal((await app.simplejwt.users.findById(44))?.password, vectors[0].encoded, 'a strong hash is imported as it is')
     t.equal((await login(app, 'odd', 'anything')).statusCode, 401)
   })
 })

@@ -99,7 +99,7 @@ t.test('setactive false cuts off tokens; reactivation does not bring them back',
 
 t.test('flushexpiredtokens reports and deletes expired rows', async t => {
   await withApp(async app => {
-    await app.blacklist.add('old-one', 'logout', new Date(Date.now() - 60_000), new Date(Date.now() - 120_000))
+    await app.simplejwt.blacklist.add('old-one', 'logout', new Date(Date.now() - 60_000), new Date(Date.now() - 120_000))
   })
   const flushed = await cli('flushexpiredtokens')
   t.equal(flushed.code, 0, flushed.stderr)

@@ -393,7 +393,7 @@ t.test('the users the CLI created can log in through the app, as created', async
   // access token (5 minutes) is still unexpired when the next test presents it.
   const clock = new Clock(Date.now() - 120_000)
   await withApp(async app => {
-    const spiderman = await app.users.findByUsername('spiderman')
+    const spiderman = await app.simplejwt.users.findByUsername('spiderman')
     t.match(spiderman, {
       id: 1,
       username: 'spiderman',
@@ -408,9 +408,9 @@ t.test('the users the CLI created can log in through the app, as created', async
     })
     t.match(spiderman?.password, /^argon2\$argon2id\$v=19\$m=19456,t=2,p=1\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$/)
     t.equal(await verifyPassword(spiderman?.password ?? '', 'underoos'), true)
-    t.match(await app.users.findByUsername('tony'), { id: 2, firstName: '', lastName: '', email: '', isActive: true, isStaff: true, isSuperuser: false })
-    t.match(await app.users.findByUsername('nick'), { id: 3, firstName: 'Nick', isActive: true, isStaff: true, isSuperuser: true }, '--superuser implies staff')
-    t.match(await app.users.findByUsername('bruce'), { id: 4, lastName: 'Banner', isActive: false, isStaff: false, isSuperuser: false })
+    t.match(await app.simplejwt.users.findByUsername('tony'), { id: 2, firstName: '', lastName: '', email: '', isActive: true, isStaff: true, isSuperuser: false })
+    t.match(await app.simplejwt.users.findByUsername('nick'), { id: 3, firstName: 'Nick', isActive: true, isStaff: true, isSuperuser: true }, '--superuser implies staff')
+    t.match(await app.simplejwt.users.findByUsername('bruce'), { id: 4, lastName: 'Banner', isActive: false, isStaff: false, isSuperuser: false })
 
     earlier = await obtainPair(app, 'spiderman', 'underoos')
     const hello = await app.inject({ method: 'GET', url: '/api/hello/', headers: bearer(earlier.access) })
@@ -471,8 +471,8 @@ t.test('setactive true and false', async t => {
     t.equal((await login(app, 'bruce', 'hulk smash')).statusCode, 200)
     t.strictSame(await login(app, 'nick', 'shield'), NO_ACCOUNT)
     t.equal((await login(app, 'Spiderman', 'another')).statusCode, 200)
-    t.match(await app.users.findByUsername('bruce'), { isActive: true, tokensValidAfter: null }, 'activation revokes nothing')
-    t.type((await app.users.findByUsername('nick'))?.tokensValidAfter, Date, 'deactivation sets the cut-off')
+    t.match(await app.simplejwt.users.findByUsername('bruce'), { isActive: true, tokensValidAfter: null }, 'activation revokes nothing')
+    t.type((await app.simplejwt.users.findByUsername('nick'))?.tokensValidAfter, Date, 'deactivation sets the cut-off')
   })
 })
 

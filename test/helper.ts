@@ -74,9 +74,9 @@ const built = new Set<FastifyInstance>()
 
 /** Empties every table between tests, and the user cache (TRUNCATE fires no row triggers). */
 export async function resetDb (app: FastifyInstance): Promise<void> {
-  await app.db.execute(sql`truncate ${users}, ${appSecrets}, ${outstandingTokens}, ${blacklistedTokens}, ${revokedTokenFamilies} restart identity cascade`)
-  for (const server of built) server.userCache.clear()
-  app.userCache.clear()
+  await app.simplejwt.db.execute(sql`truncate ${users}, ${appSecrets}, ${outstandingTokens}, ${blacklistedTokens}, ${revokedTokenFamilies} restart identity cascade`)
+  for (const server of built) server.simplejwt.userCache.clear()
+  app.simplejwt.userCache.clear()
 }
 
 export interface UserSpec {
@@ -91,7 +91,7 @@ export interface UserSpec {
 
 /** Creates a user as the CLI does (argon2id hash); defaults to the tutorial's spiderman / underoos, Peter Parker. */
 export async function createUser (app: FastifyInstance, spec: UserSpec = {}) {
-  return app.users.create({
+  return app.simplejwt.users.create({
     username: spec.username ?? 'spiderman',
     password: await hashPassword(spec.password ?? 'underoos'),
     firstName: spec.firstName ?? 'Peter',

@@ -160,46 +160,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/hello/": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Greet the authenticated user
-         * @description Answers with the user's first and last name. Needs `Authorization: Bearer <access token>`.
-         */
-        get: operations["hello"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/.well-known/jwks.json": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Get the public signing keys (JWKS)
-         * @description The current and retired public keys that verify this service's tokens, with their `kid` and `alg`. Empty when tokens are signed with a shared HMAC secret, which is never published.
-         */
-        get: operations["getJwks"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/admin/users/": {
         parameters: {
             query?: never;
@@ -302,6 +262,46 @@ export interface paths {
          * @description Blacklists every outstanding refresh token of the user and rejects every access token issued before now, as POST /api/token/revoke-all/ does for oneself. Tokens obtained afterwards work as usual. Staff only.
          */
         post: operations["revokeUserTokens"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/.well-known/jwks.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get the public signing keys (JWKS)
+         * @description The current and retired public keys that verify this service's tokens, with their `kid` and `alg`. Empty when tokens are signed with a shared HMAC secret, which is never published.
+         */
+        get: operations["getJwks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/hello/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Greet the authenticated user
+         * @description Answers with the user's first and last name. Needs `Authorization: Bearer <access token>`.
+         */
+        get: operations["hello"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1539,139 +1539,6 @@ export interface operations {
                     "application/json": {
                         /** @description What went wrong, for humans. */
                         detail: string;
-                    };
-                };
-            };
-        };
-    };
-    hello: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The greeting. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /**
-                         * @description Hello, then the user's first and last name.
-                         * @example Hello Peter Parker
-                         */
-                        msg: string;
-                    };
-                };
-            };
-            /** @description No credentials, a malformed header, an invalid, expired or revoked token, or an unknown or inactive user. */
-            401: {
-                headers: {
-                    /** @description The authentication challenge, on every 401. */
-                    "www-authenticate"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /**
-                         * @description What went wrong, for humans.
-                         * @example Token is invalid or expired
-                         */
-                        detail: string;
-                        /**
-                         * @description What went wrong, for programs: `token_not_valid`, `no_active_account`, `bad_authorization_header`, `user_not_found` or `user_inactive`.
-                         * @example token_not_valid
-                         */
-                        code?: string;
-                        /** @description Why the presented token was refused, per token type tried (authenticated routes only). */
-                        messages?: {
-                            /**
-                             * @description The token class tried, as simplejwt names it.
-                             * @example AccessToken
-                             */
-                            token_class: string;
-                            /**
-                             * @description The token type tried.
-                             * @example access
-                             */
-                            token_type: string;
-                            /**
-                             * @description Why that token type did not fit.
-                             * @example Token is invalid or expired
-                             */
-                            message: string;
-                        }[];
-                    };
-                };
-            };
-            /** @description The database does not answer in time; try again later. */
-            503: {
-                headers: {
-                    /** @description Seconds to wait before trying again. */
-                    "retry-after"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
-                };
-            };
-        };
-    };
-    getJwks: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description A JSON Web Key Set. */
-            200: {
-                headers: {
-                    /** @description Other services may cache the key set this long. */
-                    "cache-control"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @description The current key first, then the retired ones. */
-                        keys: {
-                            /**
-                             * @description The key type: `RSA`, `EC` or `OKP`.
-                             * @example EC
-                             */
-                            kty: string;
-                            /** @description The key id: the `kid` header of the tokens it verifies (RFC 7638 thumbprint). */
-                            kid: string;
-                            /**
-                             * @description The one algorithm this key verifies.
-                             * @example ES256
-                             */
-                            alg: string;
-                            /**
-                             * @description Always `sig`: the key verifies signatures.
-                             * @enum {string}
-                             */
-                            use: "sig";
-                            /** @description The curve (EC, OKP). */
-                            crv?: string;
-                            /** @description The public point's x coordinate (EC, OKP), base64url. */
-                            x?: string;
-                            /** @description The public point's y coordinate (EC), base64url. */
-                            y?: string;
-                            /** @description The modulus (RSA), base64url. */
-                            n?: string;
-                            /** @description The exponent (RSA), base64url. */
-                            e?: string;
-                        }[];
                     };
                 };
             };
@@ -3012,6 +2879,139 @@ export interface operations {
                     "application/json": {
                         /** @description What went wrong, for humans. */
                         detail: string;
+                    };
+                };
+            };
+            /** @description The database does not answer in time; try again later. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "retry-after"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What went wrong, for humans. */
+                        detail: string;
+                    };
+                };
+            };
+        };
+    };
+    getJwks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A JSON Web Key Set. */
+            200: {
+                headers: {
+                    /** @description Other services may cache the key set this long. */
+                    "cache-control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description The current key first, then the retired ones. */
+                        keys: {
+                            /**
+                             * @description The key type: `RSA`, `EC` or `OKP`.
+                             * @example EC
+                             */
+                            kty: string;
+                            /** @description The key id: the `kid` header of the tokens it verifies (RFC 7638 thumbprint). */
+                            kid: string;
+                            /**
+                             * @description The one algorithm this key verifies.
+                             * @example ES256
+                             */
+                            alg: string;
+                            /**
+                             * @description Always `sig`: the key verifies signatures.
+                             * @enum {string}
+                             */
+                            use: "sig";
+                            /** @description The curve (EC, OKP). */
+                            crv?: string;
+                            /** @description The public point's x coordinate (EC, OKP), base64url. */
+                            x?: string;
+                            /** @description The public point's y coordinate (EC), base64url. */
+                            y?: string;
+                            /** @description The modulus (RSA), base64url. */
+                            n?: string;
+                            /** @description The exponent (RSA), base64url. */
+                            e?: string;
+                        }[];
+                    };
+                };
+            };
+        };
+    };
+    hello: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The greeting. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Hello, then the user's first and last name.
+                         * @example Hello Peter Parker
+                         */
+                        msg: string;
+                    };
+                };
+            };
+            /** @description No credentials, a malformed header, an invalid, expired or revoked token, or an unknown or inactive user. */
+            401: {
+                headers: {
+                    /** @description The authentication challenge, on every 401. */
+                    "www-authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description What went wrong, for humans.
+                         * @example Token is invalid or expired
+                         */
+                        detail: string;
+                        /**
+                         * @description What went wrong, for programs: `token_not_valid`, `no_active_account`, `bad_authorization_header`, `user_not_found` or `user_inactive`.
+                         * @example token_not_valid
+                         */
+                        code?: string;
+                        /** @description Why the presented token was refused, per token type tried (authenticated routes only). */
+                        messages?: {
+                            /**
+                             * @description The token class tried, as simplejwt names it.
+                             * @example AccessToken
+                             */
+                            token_class: string;
+                            /**
+                             * @description The token type tried.
+                             * @example access
+                             */
+                            token_type: string;
+                            /**
+                             * @description Why that token type did not fit.
+                             * @example Token is invalid or expired
+                             */
+                            message: string;
+                        }[];
                     };
                 };
             };

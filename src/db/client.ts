@@ -4,6 +4,8 @@ import { mkdir, open, readFile, rm } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
+import type { Sql } from 'postgres'
+import type { PGlite } from '@electric-sql/pglite'
 import * as schema from './schema.js'
 import { SCHEMA } from './schema.js'
 import { redactUrl } from '../config.js'
@@ -86,8 +88,6 @@ export async function openDatabase (url: string | undefined, options: OpenOption
 
 async function openPostgres (url: string): Promise<Database> {
   const { default: postgres } = await import('postgres')
-  const { drizzle } = await import('drizzle-orm/postgres-js')
-  const { migrate } = await import('drizzle-orm/postgres-js/migrator')
   // A short connect timeout: while the database is down, requests fail within seconds instead of hanging.
   const sql = postgres(url, { onnotice: () => {}, connect_timeout: 2, max: 10 })
   try {
@@ -97,6 +97,13 @@ async function openPostgres (url: string): Promise<Database> {
     const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message
     throw new DatabaseError(`cannot connect to the database at ${redactUrl(url)} (${reason})`, { cause: err })
   }
+  return postgresDatabase(sql, { owned: true })
+}
+
+/** A Database over a postgres.js client; `owned` ones are ended by close(), others are the caller's. */
+async function postgresDatabase (sql: Sql, { owned }: { owned: boolean }): Promise<Database> {
+  const { drizzle } = await import('drizzle-orm/postgres-js')
+  const { migrate } = await import('drizzle-orm/postgres-js/migrator')
   const db = drizzle({ client: sql, schema, casing }) as unknown as Db
   return {
     db,
@@ -116,14 +123,12 @@ async function openPostgres (url: string): Promise<Database> {
       const { unlisten } = await sql.listen(channel, onNotify, onListen)
       return unlisten
     },
-    close: () => sql.end({ timeout: 5 })
+    close: owned ? () => sql.end({ timeout: 5 }) : async () => {}
   }
 }
 
 async function openPglite (dataDir: string | undefined, loadDataDir: Blob | undefined): Promise<Database> {
   const { PGlite } = await import('@electric-sql/pglite')
-  const { drizzle } = await import('drizzle-orm/pglite')
-  const { migrate } = await import('drizzle-orm/pglite/migrator')
   let client
   let unlock = async () => {}
   try {
@@ -134,6 +139,20 @@ async function openPglite (dataDir: string | undefined, loadDataDir: Blob | unde
     if (err instanceof DatabaseError) throw err
     throw new DatabaseError(`cannot open the embedded database in ${dataDir ?? 'memory'} (${(err as Error).message})`, { cause: err })
   }
+  const database = await pgliteDatabase(client)
+  return {
+    ...database,
+    async close () {
+      await client.close()
+      await unlock()
+    }
+  }
+}
+
+/** A Database over a PGlite instance that its caller closes. */
+async function pgliteDatabase (client: PGlite): Promise<Database> {
+  const { drizzle } = await import('drizzle-orm/pglite')
+  const { migrate } = await import('drizzle-orm/pglite/migrator')
   const db = drizzle({ client, schema, casing }) as unknown as Db
   return {
     db,
@@ -146,11 +165,35 @@ async function openPglite (dataDir: string | undefined, loadDataDir: Blob | unde
       return unsubscribe
     },
     dump: () => client.dumpDataDir('none'),
-    async close () {
-      await client.close()
-      await unlock()
-    }
+    close: async () => {}
   }
+}
+
+/**
+ * What the plugin's `database` option accepts: a connection string (opened, and closed with the app),
+ * or the application's own handle, which the application keeps and closes: a postgres.js `sql`, a
+ * PGlite, or a Drizzle database over either (its `$client` is used, with this service's schema).
+ */
+export type DatabaseOption = string | Database | Sql | PGlite | { $client: Sql | PGlite }
+
+const isPostgresJs = (value: unknown): value is Sql => typeof value === 'function' &&
+  typeof (value as Partial<Sql>).unsafe === 'function' && typeof (value as Partial<Sql>).reserve === 'function'
+const isPglite = (value: unknown): value is PGlite => typeof value === 'object' && value !== null &&
+  typeof (value as Partial<PGlite>).dumpDataDir === 'function' && typeof (value as Partial<PGlite>).listen === 'function'
+const isDatabase = (value: unknown): value is Database => typeof value === 'object' && value !== null &&
+  'db' in value && 'driver' in value && typeof (value as Partial<Database>).migrate === 'function'
+
+/**
+ * The database an option names. Only a connection string (or none: DATABASE_URL, else the embedded
+ * database under `dataDir`) is opened here and closed by the returned `close()`.
+ */
+export async function resolveDatabase (option: DatabaseOption | undefined, fallbackUrl: string | undefined, options: OpenOptions): Promise<Database> {
+  if (option === undefined || typeof option === 'string') return openDatabase(option ?? fallbackUrl, options)
+  if (isDatabase(option)) return { ...option, close: async () => {} }
+  const client = typeof option === 'object' && option !== null && '$client' in option ? option.$client : option
+  if (isPostgresJs(client)) return postgresDatabase(client, { owned: false })
+  if (isPglite(client)) return pgliteDatabase(client)
+  throw new DatabaseError('the database option must be a connection string, a postgres.js sql, a PGlite, or a Drizzle database over one of them')
 }
 
 /**

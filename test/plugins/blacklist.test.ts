@@ -4,7 +4,7 @@ import { build, createUser, resetDb } from '../helper.js'
 
 const app = await build(t)
 t.beforeEach(() => resetDb(app))
-const repo = createBlacklistRepository(app.db)
+const repo = createBlacklistRepository(app.simplejwt.db)
 const at = (seconds: number) => new Date(Date.UTC(2026, 10, 29) + seconds * 1000)
 
 t.test('flushExpired deletes expired rows of all three tables in batches, and nothing else', async t => {
@@ -68,6 +68,6 @@ t.test('revokeAll sets the cut-off and blacklists only unexpired tokens of that 
   t.equal((await repo.status('p1')).blacklisted?.reason, 'revoke_all')
   t.equal((await repo.status('p0')).blacklisted, undefined, 'expired tokens need no row')
   t.equal((await repo.status('m1')).blacklisted, undefined)
-  t.same((await app.users.findById(peter.id))?.tokensValidAfter, at(10))
-  t.equal((await app.users.findById(mj.id))?.tokensValidAfter, null)
+  t.same((await app.simplejwt.users.findById(peter.id))?.tokensValidAfter, at(10))
+  t.equal((await app.simplejwt.users.findById(mj.id))?.tokensValidAfter, null)
 })

@@ -17,7 +17,7 @@ await createUser(first)
 const INVALID = { detail: 'Token is invalid or expired', code: 'token_not_valid' }
 
 async function storedKeys () {
-  return first.db.select().from(appSecrets).where(eq(appSecrets.name, 'jwt_signing_key'))
+  return first.simplejwt.db.select().from(appSecrets).where(eq(appSecrets.name, 'jwt_signing_key'))
 }
 
 async function verify (app: typeof first, token: string) {
@@ -31,7 +31,7 @@ t.test('the generated key is stored once in app_secrets', async t => {
   t.match(rows[0].value, /^[A-Za-z0-9_-]{86}$/, '64 random bytes, base64url: long enough for HS512')
   t.not(rows[0].value, TEST_KEY)
   t.type(rows[0].createdAt, Date)
-  const all = await first.db.select().from(appSecrets)
+  const all = await first.simplejwt.db.select().from(appSecrets)
   t.equal(all.length, 1, 'nothing else is stored')
 })
 
@@ -74,7 +74,7 @@ t.test('a token signed with another key (TEST_KEY) is refused', async t => {
 
 t.test('storedSigningKey: the first writer wins, everybody reads the winner', async t => {
   const [row] = await storedKeys()
-  const keys = await Promise.all([storedSigningKey(first.db, 'HS256'), storedSigningKey(second.db, 'HS256'), storedSigningKey(first.db, 'HS256')])
+  const keys = await Promise.all([storedSigningKey(first.simplejwt.db, 'HS256'), storedSigningKey(second.simplejwt.db, 'HS256'), storedSigningKey(first.simplejwt.db, 'HS256')])
   t.strictSame(keys, [row.value, row.value, row.value])
   t.equal((await storedKeys()).length, 1)
 })
@@ -89,6 +89,6 @@ t.test('an instance started later on the same database gets the same key', async
 t.test('with JWT_SIGNING_KEY set, nothing is generated or stored', async t => {
   await resetDb(first)
   const configured = await build(t, { JWT_SIGNING_KEY: TEST_KEY }, { database, clock })
-  t.strictSame(await first.db.select().from(appSecrets), [])
+  t.strictSame(await first.simplejwt.db.select().from(appSecrets), [])
   t.strictSame(await verify(configured, forge(accessClaims(clock))), { statusCode: 200, body: {} })
 })

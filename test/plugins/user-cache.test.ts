@@ -96,9 +96,9 @@ t.test('hello answers from memory: no user query per request in steady state', a
   await createUser(app)
   const { access } = await obtainPair(app)
   let queries = 0
-  const original = app.users.findById
-  app.users.findById = async (id: number) => { queries++; return original(id) }
-  t.teardown(() => { app.users.findById = original })
+  const original = app.simplejwt.users.findById
+  app.simplejwt.users.findById = async (id: number) => { queries++; return original(id) }
+  t.teardown(() => { app.simplejwt.users.findById = original })
   for (let i = 0; i < 20; i++) {
     const res = await app.inject({ method: 'GET', url: '/api/hello/', headers: bearer(access) })
     t.equal(res.statusCode, 200)
@@ -113,18 +113,18 @@ t.test('deactivation and revoke-all reach another instance within one second', a
   const clock = new Clock(Date.now())
   const a = await build(t, {}, { database, clock })
   const b = await build(t, {}, { database: other, clock })
-  await a.db.execute(sql`truncate simplejwt.users restart identity cascade`)
+  await a.simplejwt.db.execute(sql`truncate simplejwt.users restart identity cascade`)
   const spidey = await createUser(a, { username: 'miles', firstName: 'Miles', lastName: 'Morales' })
   const pair = await obtainPair(a, 'miles', 'underoos')
   const hello = (app: FastifyInstance) => app.inject({ method: 'GET', url: '/api/hello/', headers: bearer(pair.access) })
   t.equal((await hello(b)).statusCode, 200, 'B has cached the user')
 
   // A change made outside both instances, as the CLI or an operator would make it.
-  await a.db.execute(sql`update simplejwt.users set is_active = false where id = ${spidey.id}`)
+  await a.simplejwt.db.execute(sql`update simplejwt.users set is_active = false where id = ${spidey.id}`)
   const took = await within(1000, async () => (await hello(b)).json().code === 'user_inactive')
   t.ok(took <= 1000, `deactivation reached B in ${took} ms`)
 
-  await a.db.execute(sql`update simplejwt.users set is_active = true where id = ${spidey.id}`)
+  await a.simplejwt.db.execute(sql`update simplejwt.users set is_active = true where id = ${spidey.id}`)
   t.ok(await within(1000, async () => (await hello(b)).statusCode === 200) <= 1000, 'reactivation too')
 
   // Log out everywhere on A, a second after the login: B refuses the token within a second.

@@ -52,13 +52,13 @@ t.test('every route: 401 without a token, 403 for a user who is not staff', asyn
     t.equal(denied.statusCode, 403, `${method} ${url} as a non-staff user`)
     t.same(denied.json(), FORBIDDEN)
   }
-  t.equal((await app.users.findById(1))?.firstName, 'Peter', 'nothing changed')
+  t.equal((await app.simplejwt.users.findById(1))?.firstName, 'Peter', 'nothing changed')
 })
 
 t.test('a staff user demoted meanwhile is refused at once', async t => {
   const access = await staff()
   t.equal((await as(access).get('/api/admin/users/')).statusCode, 200)
-  await app.users.update('admin', { isStaff: false })
+  await app.simplejwt.users.update('admin', { isStaff: false })
   t.same((await as(access).get('/api/admin/users/')).json(), FORBIDDEN)
 })
 
@@ -74,7 +74,7 @@ t.test('create, read, list: the password hash is never returned', async t => {
   t.equal(user.date_joined, new Date(clock.ms).toISOString())
   t.notMatch(created.body, /argon2|password/)
 
-  const stored = await app.users.findById(2)
+  const stored = await app.simplejwt.users.findById(2)
   t.match(stored?.password, /^argon2\$argon2id\$/, 'stored hashed')
   t.ok(await verifyPassword(stored?.password ?? '', 'underoos'))
   t.same((await obtainPair(app)).access.split('.').length, 3, 'the new user can log in')
@@ -123,7 +123,7 @@ t.test('create: validation errors in DRF\'s shape', async t => {
     t.equal(res.statusCode, 400, JSON.stringify(payload).slice(0, 60))
     t.same(res.json(), errors)
   }
-  t.equal((await app.users.list()).length, 1, 'nobody was created')
+  t.equal((await app.simplejwt.users.list()).length, 1, 'nobody was created')
   // A username differing only in case is another user, as in Django.
   t.equal((await admin.post('/api/admin/users/', { username: 'Admin', password: 'x' })).statusCode, 201)
 })
@@ -147,11 +147,11 @@ t.test('read, update, act on an unknown id: 404', async t => {
 t.test('PATCH: names, email and flags; the username and password are not changed', async t => {
   const admin = as(await staff())
   const user = await createUser(app)
-  const before = (await app.users.findById(user.id))?.password
+  const before = (await app.simplejwt.users.findById(user.id))?.password
   const res = await admin.patch(`/api/admin/users/${user.id}/`, { first_name: 'Miles', last_name: '', email: 'miles@example.com', is_staff: true, username: 'miles', password: 'nope' })
   t.equal(res.statusCode, 200)
   t.match(res.json(), { id: user.id, username: 'spiderman', first_name: 'Miles', last_name: '', email: 'miles@example.com', is_staff: true, is_active: true })
-  t.equal((await app.users.findById(user.id))?.password, before)
+  t.equal((await app.simplejwt.users.findById(user.id))?.password, before)
 
   // The user cache sees the change at once: the greeting uses the new name.
   const { access } = await obtainPair(app)
@@ -213,7 +213,7 @@ t.test('deactivate: is_active false, tokens revoked, login refused', async t => 
   t.equal(res.statusCode, 200)
   t.match(res.json(), { id: user.id, username: 'spiderman', is_active: false })
   t.equal((await hello(pair.access)).statusCode, 401)
-  t.same(await app.blacklist.activeFor(user.id), [], 'every refresh token is blacklisted')
+  t.same(await app.simplejwt.blacklist.activeFor(user.id), [], 'every refresh token is blacklisted')
   await t.rejects(obtainPair(app), /401/)
 
   // Reactivated: old tokens stay revoked, a new login works.
@@ -233,7 +233,7 @@ t.test('revoke-all: the user\'s tokens stop working, a new login works', async t
   t.equal(res.statusCode, 200)
   t.same(res.json(), {})
   for (const pair of [laptop, phone]) t.same((await hello(pair.access)).json(), REVOKED)
-  t.same(await app.blacklist.activeFor(user.id), [])
+  t.same(await app.simplejwt.blacklist.activeFor(user.id), [])
   t.equal((await hello((await obtainPair(app)).access)).statusCode, 200)
   t.equal((await admin.get('/api/admin/users/')).statusCode, 200, 'the admin\'s own token is untouched')
 })

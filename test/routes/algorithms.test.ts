@@ -279,7 +279,7 @@ t.test('rotation of an HMAC secret with a retired "oct" key', async t => {
 })
 
 t.test('development: without JWT_SIGNING_KEY an ES256 key is generated, stored and shared', async t => {
-  const storedRow = async (name: string) => base.db.select().from(appSecrets).where(eq(appSecrets.name, name))
+  const storedRow = async (name: string) => base.simplejwt.db.select().from(appSecrets).where(eq(appSecrets.name, name))
   t.same(await storedRow('jwt_signing_key:ES256'), [], 'no key yet')
   const [dev1, dev2] = await Promise.all([
     build(t, { JWT_ALGORITHM: 'ES256', JWT_SIGNING_KEY: undefined }, { clock, database }),

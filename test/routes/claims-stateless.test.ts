@@ -95,12 +95,12 @@ t.test('reserved claims are never overwritten: dropped, the login still succeeds
 t.test('AUTH_STATELESS: request.user from the claims alone, no user lookup', async t => {
   const { access } = await obtainPair(app)
   // The user is gone from the database: a stateless app does not notice.
-  await app.users.update('spiderman', { isActive: false })
-  statelessApp.userCache.clear()
+  await app.simplejwt.users.update('spiderman', { isActive: false })
+  statelessApp.simplejwt.userCache.clear()
   let lookups = 0
-  const get = statelessApp.userCache.get.bind(statelessApp.userCache)
-  statelessApp.userCache.get = async (id: number) => { lookups++; return get(id) }
-  t.teardown(() => { statelessApp.userCache.get = get })
+  const get = statelessApp.simplejwt.userCache.get.bind(statelessApp.simplejwt.userCache)
+  statelessApp.simplejwt.userCache.get = async (id: number) => { lookups++; return get(id) }
+  t.teardown(() => { statelessApp.simplejwt.userCache.get = get })
 
   const res = await hello(statelessApp, access)
   t.equal(res.statusCode, 200)

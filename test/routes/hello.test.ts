@@ -212,7 +212,7 @@ t.test('GET /api/hello/: a token for an inactive user (row 43)', async t => {
 t.test('GET /api/hello/: a token minted before its user was deactivated', async t => {
   await createUser(app)
   const { access } = await obtainPair(app)
-  await app.users.update('spiderman', { isActive: false })
+  await app.simplejwt.users.update('spiderman', { isActive: false })
   assert401(t, await hello(`Bearer ${access}`), { detail: 'User is inactive', code: 'user_inactive' })
 })
 

@@ -57,7 +57,7 @@ t.test('sliding login: the same 401 for wrong credentials, 400 for a missing fie
   const missing = await slidingApp.inject({ method: 'POST', url: '/api/token/sliding/', payload: { username: 'spiderman' } })
   t.equal(missing.statusCode, 400)
   t.strictSame(missing.json(), { password: ['This field is required.'] })
-  await app.users.update('spiderman', { isActive: false })
+  await app.simplejwt.users.update('spiderman', { isActive: false })
   const inactive = await slidingApp.inject({ method: 'POST', url: '/api/token/sliding/', payload: { username: 'spiderman', password: 'underoos' } })
   t.equal(inactive.statusCode, 401)
 })
@@ -167,13 +167,13 @@ t.test('revoke-all and deactivation end sliding tokens too', async t => {
 
   clock.tick(1)
   const fresh = await obtainSliding()
-  await app.users.update('spiderman', { isActive: false })
-  slidingApp.userCache.clear()
+  await app.simplejwt.users.update('spiderman', { isActive: false })
+  slidingApp.simplejwt.userCache.clear()
   t.strictSame((await refreshSliding(slidingApp, fresh)).json(), { detail: 'No active account found for the given token.', code: 'no_active_account' })
 })
 
 t.test('sliding tokens are recorded as outstanding until their last possible expiry', async t => {
   const token = await obtainSliding()
   const { payload } = decodeParts(token)
-  t.same(await app.blacklist.activeFor(1), [payload.jti])
+  t.same(await app.simplejwt.blacklist.activeFor(1), [payload.jti])
 })

@@ -35,11 +35,11 @@ const post = (server: FastifyInstance, url: string, payload: Record<string, unkn
 
 /** A user whose password column holds `encoded` verbatim, as the import stores it. */
 async function djangoUser (username: string, encoded: string, isActive = true) {
-  return app.users.create({ username, password: encoded, firstName: 'Imported', lastName: username, isActive })
+  return app.simplejwt.users.create({ username, password: encoded, firstName: 'Imported', lastName: username, isActive })
 }
 
 async function storedHash (username: string): Promise<string> {
-  return (await app.users.findByUsername(username))?.password as string
+  return (await app.simplejwt.users.findByUsername(username))?.password as string
 }
 
 /** An app on the same database whose warnings land in `lines`. */
@@ -115,10 +115,10 @@ t.test('POST /api/token/: a --harden wrapper logs in through both layers and is 
 t.test('rehashPassword loses to a password changed meanwhile (compare-and-set)', async t => {
   const v = vectors.find(v => v.hasher === 'md5') as Vector
   const user = await djangoUser('racer', v.encoded)
-  await app.users.update('racer', { password: 'argon2$argon2id$v=19$m=19456,t=2,p=1$bmV3c2FsdG5ld3NhbHQ$bmV3aGFzaG5ld2hhc2huZXdoYXNobmV3aGFzaG5ldw' })
-  t.equal(await app.users.rehashPassword(user.id, v.encoded, 'argon2$rehash-of-the-old-password'), false)
+  await app.simplejwt.users.update('racer', { password: 'argon2$argon2id$v=19$m=19456,t=2,p=1$bmV3c2FsdG5ld3NhbHQ$bmV3aGFzaG5ld2hhc2huZXdoYXNobmV3aGFzaG5ldw' })
+  t.equal(await app.simplejwt.users.rehashPassword(user.id, v.encoded, 'argon2$rehash-of-the-old-password'), false)
   t.match(await storedHash('racer'), /bmV3c2FsdG5ld3NhbHQ/, 'the newer password stays')
-  t.equal(await app.users.rehashPassword(user.id, await storedHash('racer'), 'argon2$replaced'), true)
+  t.equal(await app.simplejwt.users.rehashPassword(user.id, await storedHash('racer'), 'argon2$replaced'), true)
   t.equal(await storedHash('racer'), 'argon2$replaced')
 })
 
@@ -166,7 +166,7 @@ const TRANSCRIPT_ACCESS = sign('eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl9
 const ISSUED = 1795988489
 
 async function importDump () {
-  return app.users.importUsers(parseDumpdata(dumpdata), { onConflict: 'skip', dryRun: false })
+  return app.simplejwt.users.importUsers(parseDumpdata(dumpdata), { onConflict: 'skip', dryRun: false })
 }
 
 t.test('the transcript\'s tokens are in the format simplejwtToken writes', async t => {

@@ -240,18 +240,18 @@ t.test('POST /api/token/: UPDATE_LAST_LOGIN=true records last_login at the clock
   const server = await build(t, { UPDATE_LAST_LOGIN: true }, { clock, database })
   await createUser(server)
   t.equal((await login(server, { username: 'spiderman', password: 'wrong' })).statusCode, 401)
-  t.equal((await server.users.findByUsername('spiderman'))?.lastLogin, null, 'a failed login records nothing')
+  t.equal((await server.simplejwt.users.findByUsername('spiderman'))?.lastLogin, null, 'a failed login records nothing')
   clock.tick(42)
   t.equal((await login(server, { username: 'spiderman', password: 'underoos' })).statusCode, 200)
-  const user = await server.users.findByUsername('spiderman')
+  const user = await server.simplejwt.users.findByUsername('spiderman')
   t.equal(user?.lastLogin?.getTime(), FIXED_MS + 42_000)
 })
 
 t.test('POST /api/token/: UPDATE_LAST_LOGIN defaults to false and leaves last_login null', async t => {
-  t.equal(app.config.UPDATE_LAST_LOGIN, false)
+  t.equal(app.simplejwt.config.UPDATE_LAST_LOGIN, false)
   await createUser(app)
   t.equal((await login(app, { username: 'spiderman', password: 'underoos' })).statusCode, 200)
-  t.equal((await app.users.findByUsername('spiderman'))?.lastLogin, null)
+  t.equal((await app.simplejwt.users.findByUsername('spiderman'))?.lastLogin, null)
 })
 
 t.test('POST /api/token/: username over 150 and password over 4096 characters are refused with 400', async t => {

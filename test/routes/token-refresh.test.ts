@@ -243,7 +243,7 @@ t.test('POST /api/token/refresh/: odd exp values are refused, not a crash (spec 
 t.test('POST /api/token/refresh/: the refresh token of a deleted user mints nothing (spec D2)', async t => {
   const user = await createUser(app)
   const pair = await obtainPair(app)
-  await app.db.execute(sql`delete from simplejwt.users where id = ${user.id}`)
+  await app.simplejwt.db.execute(sql`delete from simplejwt.users where id = ${user.id}`)
   const res = await refresh(app, pair.refresh)
   t.equal(res.statusCode, 401)
   t.equal(res.body, JSON.stringify(NO_ACTIVE))
@@ -258,7 +258,7 @@ t.test('POST /api/token/refresh/: the refresh token of a deleted user mints noth
 t.test('POST /api/token/refresh/: the refresh token of an inactive user mints nothing (spec D2)', async t => {
   await createUser(app)
   const pair = await obtainPair(app)
-  await app.users.update('spiderman', { isActive: false })
+  await app.simplejwt.users.update('spiderman', { isActive: false })
   const res = await refresh(app, pair.refresh)
   t.equal(res.statusCode, 401)
   t.equal(res.body, JSON.stringify(NO_ACTIVE))
@@ -268,7 +268,7 @@ t.test('POST /api/token/refresh/: the refresh token of an inactive user mints no
   t.same((await refresh(app, forge(refreshClaims(ghost.id)))).json(), NO_ACTIVE)
 
   // Active again: the same token works again.
-  await app.users.update('spiderman', { isActive: true })
+  await app.simplejwt.users.update('spiderman', { isActive: true })
   t.equal((await refresh(app, pair.refresh)).statusCode, 200)
 })
 

@@ -50,7 +50,7 @@ t.test('POST /api/token/refresh/: a rotated-away token presented again revokes i
   t.same((await refresh(newer)).json(), BLACKLISTED)
   const otherNext = await refresh(other.refresh)
   t.equal(otherNext.statusCode, 200)
-  t.same(await app.blacklist.activeFor(user.id), [decodeParts(otherNext.json().refresh).payload.jti], 'only the other device holds a usable refresh token')
+  t.same(await app.simplejwt.blacklist.activeFor(user.id), [decodeParts(otherNext.json().refresh).payload.jti], 'only the other device holds a usable refresh token')
 })
 
 t.test('reuse detection logs one warning naming user, family and both presenters, never the token', async t => {
@@ -129,7 +129,7 @@ t.test('rotation without BLACKLIST_AFTER_ROTATION keeps the old token valid (sim
 t.test('POST /api/token/refresh/: refuses tokens of inactive or deleted users (D2)', async t => {
   await createUser(app)
   const pair = await obtainPair(app)
-  await app.users.update('spiderman', { isActive: false })
+  await app.simplejwt.users.update('spiderman', { isActive: false })
   const res = await refresh(pair.refresh)
   t.equal(res.statusCode, 401)
   t.same(res.json(), { detail: 'No active account found for the given token.', code: 'no_active_account' })

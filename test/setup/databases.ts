@@ -114,3 +114,19 @@ export async function freshDatabase (teardown: (fn: () => Promise<void>) => void
   })
   return { ...database, url }
 }
+
+/**
+ * A database nobody has migrated (the application's own, in library mode): on PostgreSQL an empty
+ * database dropped at teardown, and its URL; on PGlite, undefined (the caller makes one in memory).
+ */
+export async function emptyDatabaseUrl (teardown: (fn: () => Promise<void>) => void): Promise<string | undefined> {
+  if (TEST_DATABASE_URL === undefined) return undefined
+  const name = `fsj_test_${process.pid}_${counter++}`
+  const admin = await openDatabase(TEST_DATABASE_URL, { dataDir: '' })
+  await admin.db.execute(sql.raw(`create database "${name}"`))
+  teardown(async () => {
+    await admin.db.execute(sql.raw(`drop database if exists "${name}" with (force)`))
+    await admin.close()
+  })
+  return withDatabaseName(TEST_DATABASE_URL, name)
+}
