@@ -1,3 +1,5 @@
+// The declarations that type request.user reach applications through this reference (dist/plugins/jwt.d.ts).
+/// <reference types="@fastify/jwt" preserve="true" />
 import fp from 'fastify-plugin'
 import fastifyJwt, { type JWT } from '@fastify/jwt'
 import { createVerifier } from 'fast-jwt'
