@@ -7,6 +7,7 @@ import {
   type BlacklistReason, type BlacklistedToken
 } from '../src/db/schema.js'
 import type { Db } from '../src/db/client.js'
+import { createCache, type Cache, type CacheOptions } from '../src/cache.js'
 
 /** Who presented a token: named in the reuse warning, never the token itself. */
 export interface Presenter { ip?: string, userAgent?: string }
@@ -69,23 +70,43 @@ async function deleteExpired (db: Db, table: PgTable, key: PgColumn, expiresAt: 
  * them (rest_framework_simplejwt/token_blacklist). Every decision that must be race-free is one
  * statement whose unique key settles the race.
  */
-export function createBlacklistRepository (db: Db, userChanged: (id: number) => void = () => {}) {
-  return {
+export function createBlacklistRepository (db: Db, userChanged: (id: number) => void = () => {}, cacheOptions?: StatusCacheOptions) {
+  async function readStatus (jti: string): Promise<TokenStatus> {
+    const [[blacklisted], [outstanding]] = await Promise.all([
+      blacklistedBy.execute({ jti }),
+      outstandingBy.execute({ jti })
+    ])
+    return { blacklisted, family: outstanding?.family, familyRevoked: outstanding?.revokedAt != null }
+  }
+  const blacklistedBy = db.select().from(blacklistedTokens).where(eq(blacklistedTokens.jti, sql.placeholder('jti'))).limit(1).prepare('blacklisted_by_jti')
+  const outstandingBy = db.select({ family: outstandingTokens.family, revokedAt: revokedTokenFamilies.revokedAt })
+    .from(outstandingTokens)
+    .leftJoin(revokedTokenFamilies, eq(revokedTokenFamilies.family, outstandingTokens.family))
+    .where(eq(outstandingTokens.jti, sql.placeholder('jti'))).limit(1).prepare('outstanding_by_jti')
+  // Statuses from memory in steady state; every blacklisting anywhere invalidates (see the plugin).
+  // Late-bound through the repository, so that a test can count the reads.
+  const cache: Cache<string, TokenStatus> | undefined = cacheOptions === undefined || cacheOptions.ttlMs === 0
+    ? undefined
+    : createCache({ ...cacheOptions, load: async (jti: string): Promise<TokenStatus> => repository.freshStatus(jti) })
+
+  const repository = {
+    /** The in-memory token statuses (undefined when USER_CACHE_TTL is 0). */
+    statusCache: cache,
+
+    /** The status as the database has it now, never from memory (after losing a rotation race). */
+    freshStatus: readStatus,
+
     /** Records a newly minted refresh token (OutstandingToken). */
     async outstand (token: RefreshRecord): Promise<void> {
       await db.insert(outstandingTokens).values(token).onConflictDoNothing()
     },
 
-    /** The blacklist row, family and family revocation of a token, in one round trip each, in parallel. */
+    /**
+     * The blacklist row, family and family revocation of a token: from memory when cached, else in
+     * two prepared round trips in parallel.
+     */
     async status (jti: string): Promise<TokenStatus> {
-      const [[blacklisted], [outstanding]] = await Promise.all([
-        db.select().from(blacklistedTokens).where(eq(blacklistedTokens.jti, jti)).limit(1),
-        db.select({ family: outstandingTokens.family, revokedAt: revokedTokenFamilies.revokedAt })
-          .from(outstandingTokens)
-          .leftJoin(revokedTokenFamilies, eq(revokedTokenFamilies.family, outstandingTokens.family))
-          .where(eq(outstandingTokens.jti, jti)).limit(1)
-      ])
-      return { blacklisted, family: outstanding?.family, familyRevoked: outstanding?.revokedAt != null }
+      return cache === undefined ? readStatus(jti) : cache.get(jti)
     },
 
     /**
@@ -93,7 +114,9 @@ export function createBlacklistRepository (db: Db, userChanged: (id: number) => 
      * by an earlier request or by a concurrent one that won the race.
      */
     async add (jti: string, reason: BlacklistReason, expiresAt: Date, at: Date, presenter: Presenter = {}): Promise<boolean> {
-      return insertOnce(db, jti, reason, expiresAt, at, presenter)
+      const inserted = await insertOnce(db, jti, reason, expiresAt, at, presenter)
+      cache?.invalidate(jti)
+      return inserted
     },
 
     /**
@@ -102,11 +125,13 @@ export function createBlacklistRepository (db: Db, userChanged: (id: number) => 
      * exactly one returns true; the others change nothing.
      */
     async rotate (old: { jti: string, expiresAt: Date }, next: RefreshRecord, presenter: Presenter): Promise<boolean> {
-      return db.transaction(async (tx) => {
+      const rotated = await db.transaction(async (tx) => {
         if (!await insertOnce(tx, old.jti, 'rotated', old.expiresAt, next.createdAt, presenter)) return false
         await tx.insert(outstandingTokens).values(next)
         return true
       })
+      cache?.invalidate(old.jti)
+      return rotated
     },
 
     /**
@@ -114,12 +139,15 @@ export function createBlacklistRepository (db: Db, userChanged: (id: number) => 
      * minted concurrently is refused too. True when this call revoked it.
      */
     async revokeFamily (family: string, userId: number | undefined, at: Date, expiresAt: Date): Promise<boolean> {
-      return db.transaction(async (tx) => {
+      const revokedNow = await db.transaction(async (tx) => {
         const revoked = await tx.insert(revokedTokenFamilies).values({ family, userId, revokedAt: at, expiresAt })
           .onConflictDoNothing().returning({ family: revokedTokenFamilies.family })
         await blacklistOutstanding(tx, eq(outstandingTokens.family, family), 'reuse', at)
         return revoked.length === 1
       })
+      // Rare, and the members are not known here: every cached status goes.
+      cache?.clear()
+      return revokedNow
     },
 
     /**
@@ -131,6 +159,7 @@ export function createBlacklistRepository (db: Db, userChanged: (id: number) => 
         await tx.update(users).set({ tokensValidAfter: cutoff }).where(eq(users.id, userId))
         await blacklistOutstanding(tx, and(eq(outstandingTokens.userId, userId), gt(outstandingTokens.expiresAt, cutoff)), 'revoke_all', cutoff)
       })
+      cache?.clear()
       userChanged(userId)
     },
 
@@ -154,10 +183,30 @@ export function createBlacklistRepository (db: Db, userChanged: (id: number) => 
       return rows.map(r => r.jti)
     }
   }
+  return repository
 }
 
 export type BlacklistRepository = ReturnType<typeof createBlacklistRepository>
 
+/** The NOTIFY channel blacklisted tokens are announced on (drizzle/0002_token_blacklisted_notify.sql). */
+export const TOKEN_BLACKLISTED_CHANNEL = 'fsj_token_blacklisted'
+
+export type StatusCacheOptions = Omit<CacheOptions<string, TokenStatus>, 'load'>
+
 export default fp(async function blacklistPlugin (fastify: FastifyInstance) {
-  fastify.simplejwt.blacklist = createBlacklistRepository(fastify.simplejwt.db, (id) => fastify.simplejwt.userChanges.emit('change', id))
+  const { config, db, database, userChanges } = fastify.simplejwt
+  const blacklist = createBlacklistRepository(db, (id) => userChanges.emit('change', id), {
+    ttlMs: config.USER_CACHE_TTL * 1000,
+    maxEntries: config.USER_CACHE_SIZE,
+    now: Date.now
+  })
+  fastify.simplejwt.blacklist = blacklist
+  const cache = blacklist.statusCache
+  if (cache === undefined) return
+  // A token blacklisted by another instance, the CLI or plain SQL; after a reconnect, anything may have been.
+  const unlisten = await database.listen(TOKEN_BLACKLISTED_CHANNEL, (jti) => {
+    if (jti === '*') cache.clear()
+    else cache.invalidate(jti)
+  }, () => cache.clear())
+  fastify.addHook('onClose', async () => { await unlisten().catch(() => {}) })
 }, { name: 'blacklist', dependencies: ['db', 'users'] })

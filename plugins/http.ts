@@ -67,8 +67,25 @@ function allowHeader (methods: Set<string>): string {
   return order.filter(m => methods.has(m) || m === 'OPTIONS').join(', ')
 }
 
+/** Django's security middleware headers, on every answer. */
+const SECURITY_HEADERS = { 'x-frame-options': 'DENY', 'x-content-type-options': 'nosniff', 'referrer-policy': 'same-origin' } as const
+
+/**
+ * A route's own onSend hook: nothing to look up per request. `Allow` is settled once every route
+ * is registered, so it is computed at the route's first answer.
+ */
+function headersHook (info: RouteInfo | undefined) {
+  return function headers (_request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, payload: unknown) => void) {
+    reply.headers(SECURITY_HEADERS)
+    if (info !== undefined) reply.header('allow', info.allow ??= allowHeader(info.methods))
+    done(null, payload)
+  }
+}
+
 interface RouteInfo {
   methods: Set<string>
+  /** The `Allow` header, once computed. */
+  allow?: string
   /** Guarded paths document a security requirement; they authenticate before 405 and OPTIONS. */
   guarded: boolean
   name?: string
@@ -101,9 +118,18 @@ export default fp(async function httpPlugin (fastify: FastifyInstance, options: 
   fastify.decorateRequest('jsonText', undefined)
 
   fastify.addHook('onRoute', (route: RouteOptions) => {
-    if (route.url.includes('*') || route.url.includes(':')) return
+    route.onSend = [...[route.onSend ?? []].flat(), headersHook(describe(route))]
+  })
+
+  /** What 405s, OPTIONS and `Allow` need to know of a route's path; undefined for a pattern. */
+  function describe (route: RouteOptions): RouteInfo | undefined {
+    if (route.url.includes('*') || route.url.includes(':')) return undefined
     const key = normalise(route.url)
-    const info = routes.get(key) ?? { methods: new Set<string>(), guarded: false, actions: {} }
+    let info = routes.get(key)
+    if (info === undefined) {
+      info = { methods: new Set<string>(), guarded: false, actions: {} }
+      routes.set(key, info)
+    }
     const schema = route.schema as { security?: unknown[], summary?: string, description?: string, body?: SerializerSchema } | undefined
     for (const method of [route.method].flat()) {
       info.methods.add(method)
@@ -112,8 +138,8 @@ export default fp(async function httpPlugin (fastify: FastifyInstance, options: 
     info.guarded ||= (schema?.security?.length ?? 0) > 0
     info.name ??= schema?.summary
     info.description ??= schema?.description
-    routes.set(key, info)
-  })
+    return info
+  }
 
   // Only DRF's parsers: Fastify's own text/plain parser would accept bodies DRF answers 415 to.
   fastify.removeAllContentTypeParsers()
@@ -140,15 +166,8 @@ export default fp(async function httpPlugin (fastify: FastifyInstance, options: 
     return payload.pipe(counted)
   })
 
-  fastify.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply) => {
-    reply.header('x-frame-options', 'DENY')
-    reply.header('x-content-type-options', 'nosniff')
-    reply.header('referrer-policy', 'same-origin')
-    const info = routes.get(normalise(request.routeOptions.url ?? ''))
-    if (info !== undefined) reply.header('allow', allowHeader(info.methods))
-  })
-
   fastify.setNotFoundHandler(async function notFound (request: FastifyRequest, reply: FastifyReply) {
+    reply.headers(SECURITY_HEADERS)
     const info = routes.get(normalise(request.url.split('?')[0]))
     if (info === undefined) throw new ApiError(404, { detail: 'Not found.' })
     // DRF authenticates before it looks at the method (APIView.initial), so 401 comes first.

@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { AuthenticationFailed, InvalidToken, TOKEN_MESSAGES } from '../src/errors.js'
 import { CHAR_FIELD_PATTERN } from '../src/fields.js'
-import { authenticateCredentials, blacklisted, orInvalid, serializer } from '../src/views.js'
+import { authenticateCredentials, blacklisted, orInvalid, withSerializer } from '../src/views.js'
 import { issuedBefore, REFRESH_EXP_CLAIM, type Claims } from '../src/tokens.js'
 import {
   BODY_CONTENT_TYPES, bodyErrorResponses, documented, EMPTY_EXAMPLES, EmptySchema,
@@ -31,7 +31,7 @@ const slidingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   // A sliding token keeps its jti through every refresh, so its blacklist row must outlive the
   // last token that refresh can mint: refresh_exp plus one lifetime.
   const lastExpiry = (claims: Claims) => new Date(((claims[REFRESH_EXP_CLAIM] as number) + config.SLIDING_TOKEN_LIFETIME) * 1000)
-  fastify.addHook('preValidation', serializer)
+  fastify.addHook('onRoute', withSerializer)
 
   /** The checks every sliding view makes beyond the token itself: blacklist, revoked family, user cut-off. */
   async function checkUsable (raw: string, claims: Claims): Promise<number> {

@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { AuthenticationFailed, InvalidToken, TOKEN_MESSAGES } from '../src/errors.js'
-import { authenticateCredentials, blacklisted, orInvalid, serializer } from '../src/views.js'
+import { authenticateCredentials, blacklisted, orInvalid, withSerializer } from '../src/views.js'
 import { issuedBefore, type Claims } from '../src/tokens.js'
 import type { Presenter, TokenStatus } from '../plugins/blacklist.js'
 import {
@@ -13,12 +13,6 @@ import {
   LOGIN_ERROR_RESPONSES
 } from '../src/schemas.js'
 
-/**
- * Runs the view's serializer on the body before the schema sees it, as DRF does: numbers become
- * strings, values are stripped, and every bad field is reported in DRF's words (src/fields.ts).
- * Handlers then receive clean, stripped strings.
- */
-
 /** Who presented a token, for the reuse warning. */
 function presenterOf (request: FastifyRequest): Presenter {
   return { ip: request.ip, userAgent: request.headers['user-agent'] }
@@ -28,7 +22,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const { tokens, users, userCache, blacklist, config } = fastify.simplejwt
   const jtiOf = (claims: Claims) => claims[config.JTI_CLAIM] as string
   const expiresAt = (claims: Claims) => new Date((claims.exp as number) * 1000)
-  fastify.addHook('preValidation', serializer)
+  fastify.addHook('onRoute', withSerializer)
 
   /**
    * A rotated-away refresh token came back: either a thief or the rightful client is replaying it, and
@@ -142,7 +136,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       await blacklist.outstand(record)
     } else if (!await blacklist.rotate({ jti, expiresAt: expiresAt(claims) }, record, presenterOf(request))) {
       // Another request rotated this token first (spec D8): it is a replay like any other.
-      await checkBlacklist(await blacklist.status(jti), userId, request)
+      await checkBlacklist(await blacklist.freshStatus(jti), userId, request)
       throw blacklisted()
     }
     return { access, refresh: next.token }

@@ -1,5 +1,6 @@
 // Password hashing and checking in Django's formats; mirrors django.contrib.auth.hashers (make_password, check_password)
 import { randomBytes } from 'node:crypto'
+import { availableParallelism } from 'node:os'
 import { hash } from '@node-rs/argon2'
 import { parseHash } from './hashers.js'
 
@@ -9,6 +10,35 @@ const DJANGO_PREFIX = 'argon2'
 
 /** What every hash made now starts with; any other stored hash is replaced at the next login. */
 const CURRENT_PREFIX = `${DJANGO_PREFIX}$argon2id$v=19$m=${ARGON2_PARAMS.memoryCost},t=${ARGON2_PARAMS.timeCost},p=${ARGON2_PARAMS.parallelism}$`
+
+/**
+ * How many password hashes run at once: all cores but one, so that a burst of logins can never
+ * take the core that serves every other request (hello's latency while logins run). The rest wait
+ * their turn, first come first served.
+ */
+export const HASH_CONCURRENCY = Math.max(1, availableParallelism() - 1)
+
+let running = 0
+const waiting: Array<() => void> = []
+
+/** Hashes running and waiting now (for tests and diagnostics). */
+export function hashLoad (): { running: number, waiting: number } {
+  return { running, waiting: waiting.length }
+}
+
+/** Runs one hash (or check) when a slot is free. */
+async function hashing<T> (work: () => Promise<T>): Promise<T> {
+  if (running >= HASH_CONCURRENCY) await new Promise<void>(resolve => waiting.push(resolve))
+  else running++
+  try {
+    return await work()
+  } finally {
+    // The slot passes straight to the next in line, or is given back.
+    const next = waiting.shift()
+    if (next !== undefined) next()
+    else running--
+  }
+}
 
 /** A string that no password ever matches, as Django stores for unusable passwords. */
 export const UNUSABLE_PASSWORD_PREFIX = '!'
@@ -23,7 +53,7 @@ export interface PasswordLog {
  * returns Django's encoding, `argon2$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`.
  */
 export async function hashPassword (password: string): Promise<string> {
-  return DJANGO_PREFIX + await hash(password, ARGON2_PARAMS)
+  return DJANGO_PREFIX + await hashing(() => hash(password, ARGON2_PARAMS))
 }
 
 /**
@@ -34,7 +64,7 @@ export async function hashPassword (password: string): Promise<string> {
  */
 export async function verifyPassword (encoded: string, password: string, log?: PasswordLog): Promise<boolean> {
   const parsed = parseHash(encoded)
-  if (parsed.usable) return parsed.verify(password)
+  if (parsed.usable) return hashing(() => parsed.verify(password))
   if (parsed.problem !== 'unusable') {
     log?.warn({ event: 'password_hash_unverifiable', problem: parsed.problem, algorithm: parsed.algorithm, reason: parsed.detail },
       'a stored password hash can never match; set a new password for this user')
@@ -60,7 +90,7 @@ export async function hardenHash (encoded: string): Promise<string | undefined> 
   const parsed = parseHash(encoded)
   if (!parsed.usable || parsed.legacy === undefined) return undefined
   const { digest, salt, hex } = parsed.legacy
-  return `argon2_${digest}$${salt}` + await hash(hex, ARGON2_PARAMS)
+  return `argon2_${digest}$${salt}` + await hashing(() => hash(hex, ARGON2_PARAMS))
 }
 
 let dummy: Promise<string> | undefined
@@ -72,6 +102,6 @@ let dummy: Promise<string> | undefined
 export async function verifyDummyPassword (password: string): Promise<false> {
   dummy ??= hashPassword(randomBytes(16).toString('hex'))
   const parsed = parseHash(await dummy)
-  if (parsed.usable) await parsed.verify(password)
+  if (parsed.usable) await hashing(() => parsed.verify(password))
   return false
 }

@@ -1,5 +1,5 @@
 // What every token view shares; mirrors rest_framework_simplejwt/views.py (TokenViewBase) and TokenObtainSerializer
-import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
+import type { FastifyBaseLogger, FastifyRequest, RouteOptions } from 'fastify'
 import { AuthenticationFailed, InvalidToken, TokenError, TOKEN_MESSAGES, ValidationError } from './errors.js'
 import { cleanCharFields, type SerializerSchema } from './fields.js'
 import { hashPassword, needsRehash, verifyDummyPassword, verifyPassword } from './passwords.js'
@@ -9,14 +9,20 @@ import type { LoginThrottle } from '../plugins/throttle.js'
 import type { UsersRepository } from '../plugins/users.js'
 
 /**
- * A preValidation hook running the view's serializer on the body before the schema sees it, as DRF
- * does: numbers become strings, values are stripped, and every bad field is reported in DRF's words
- * (src/fields.ts). Handlers then receive clean, stripped strings.
+ * An onRoute hook giving each route with a body a preValidation hook that runs the view's
+ * serializer on the body before the schema sees it, as DRF does: numbers become strings, values are
+ * stripped, and every bad field is reported in DRF's words (src/fields.ts). Handlers then receive
+ * clean, stripped strings. The route's schema is looked up once here, not on every request.
  */
-export async function serializer (request: FastifyRequest): Promise<void> {
-  const result = cleanCharFields(rawBody(request), request.routeOptions.schema?.body as SerializerSchema)
-  if (!result.ok) throw new ValidationError(result.errors)
-  request.body = result.data
+export function withSerializer (route: RouteOptions): void {
+  const schema = route.schema?.body as SerializerSchema | undefined
+  if (schema === undefined) return
+  const serializer = async function serializer (request: FastifyRequest): Promise<void> {
+    const result = cleanCharFields(rawBody(request), schema)
+    if (!result.ok) throw new ValidationError(result.errors)
+    request.body = result.data
+  }
+  route.preValidation = [serializer, ...[route.preValidation ?? []].flat()]
 }
 
 /** Runs a token check; a TokenError becomes simplejwt's 401 InvalidToken, as in TokenViewBase.post. */

@@ -75,8 +75,10 @@ const built = new Set<FastifyInstance>()
 /** Empties every table between tests, and the user cache (TRUNCATE fires no row triggers). */
 export async function resetDb (app: FastifyInstance): Promise<void> {
   await app.simplejwt.db.execute(sql`truncate ${users}, ${appSecrets}, ${outstandingTokens}, ${blacklistedTokens}, ${revokedTokenFamilies} restart identity cascade`)
-  for (const server of built) server.simplejwt.userCache.clear()
-  app.simplejwt.userCache.clear()
+  for (const server of [...built, app]) {
+    server.simplejwt.userCache.clear()
+    server.simplejwt.blacklist.statusCache?.clear()
+  }
 }
 
 export interface UserSpec {

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import t from 'tap'
-import { ARGON2_PARAMS, hashPassword, UNUSABLE_PASSWORD_PREFIX, verifyDummyPassword, verifyPassword } from '../src/passwords.js'
+import { ARGON2_PARAMS, HASH_CONCURRENCY, hashLoad, hashPassword, UNUSABLE_PASSWORD_PREFIX, verifyDummyPassword, verifyPassword } from '../src/passwords.js'
 
 interface Vector { hasher: string, password: string, encoded: string, wrong_password: string }
 const fixture = JSON.parse(await readFile(new URL('fixtures/django-argon2.json', import.meta.url), 'utf8')) as { vectors: Vector[] }
@@ -38,6 +38,30 @@ t.test('hashPassword runs off the event-loop thread', async t => {
   t.equal(done, false, 'the event loop turned while the hash was being computed')
   await hashing
   t.equal(done, true)
+})
+
+t.test('a burst of hashes and checks leaves a core free: at most all cores but one at once', async t => {
+  const stored = await hashPassword('underoos')
+  const burst = [
+    ...Array.from({ length: 4 }, () => hashPassword('underoos')),
+    ...Array.from({ length: 4 }, () => verifyPassword(stored, 'underoos')),
+    ...Array.from({ length: 4 }, () => verifyDummyPassword('underoos'))
+  ]
+  const state = { settled: false }
+  const all = Promise.all(burst).finally(() => { state.settled = true })
+  let mostRunning = 0
+  let mostWaiting = 0
+  while (!state.settled) {
+    const load = hashLoad()
+    mostRunning = Math.max(mostRunning, load.running)
+    mostWaiting = Math.max(mostWaiting, load.waiting)
+    await new Promise(resolve => setImmediate(resolve))
+  }
+  t.equal(mostRunning, HASH_CONCURRENCY, 'never more at once')
+  t.ok(mostWaiting >= 8 - HASH_CONCURRENCY, `the rest wait their turn (${mostWaiting} at most)`)
+  const results = await all
+  t.same(results.slice(4), [true, true, true, true, false, false, false, false], 'and every one completes, right')
+  t.same(hashLoad(), { running: 0, waiting: 0 })
 })
 
 t.test('verifyPassword: the right password matches, anything else does not', async t => {

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify'
 import { openDatabase } from '../../src/db/client.js'
 import type { User } from '../../src/db/schema.js'
 import { createUserCache } from '../../plugins/user-cache.js'
-import { bearer, build, Clock, createUser, obtainPair, testDatabase } from '../helper.js'
+import { bearer, build, Clock, createUser, decodeParts, obtainPair, testDatabase } from '../helper.js'
 
 const user = (id: number, firstName = 'Peter'): User => ({
   id,
@@ -134,4 +134,42 @@ t.test('deactivation and revoke-all reach another instance within one second', a
   t.equal((await hello(a)).statusCode, 401, 'A at once')
   const tookRevoke = await within(1000, async () => (await hello(b)).statusCode === 401)
   t.ok(tookRevoke <= 1000, `revoke-all reached B in ${tookRevoke} ms`)
+})
+
+t.test('refresh answers from memory in steady state; a logout anywhere reaches every instance', async t => {
+  const other = database.url === undefined ? database : await openDatabase(database.url, { dataDir: '' })
+  if (other !== database) t.teardown(() => other.close())
+  const clock = new Clock(Date.now())
+  const a = await build(t, {}, { database, clock })
+  const b = await build(t, {}, { database: other, clock })
+  await a.simplejwt.db.execute(sql`truncate simplejwt.users restart identity cascade`)
+  await createUser(a, { username: 'gwen' })
+  const pair = await obtainPair(a, 'gwen', 'underoos')
+  const refresh = (app: FastifyInstance, token = pair.refresh) => app.inject({ method: 'POST', url: '/api/token/refresh/', payload: { refresh: token } })
+
+  // Counted at the database: statuses read by each instance.
+  let reads = 0
+  const { blacklist } = b.simplejwt
+  const original = blacklist.freshStatus
+  blacklist.freshStatus = async (jti: string) => { reads++; return original(jti) }
+  t.teardown(() => { blacklist.freshStatus = original })
+  for (let i = 0; i < 20; i++) t.equal((await refresh(b)).statusCode, 200)
+  t.ok(reads <= 1, `${reads} status reads for 20 refreshes`)
+
+  // Logged out on A: A refuses at once, B within a second (NOTIFY from the blacklist's trigger).
+  const out = await a.inject({ method: 'POST', url: '/api/token/blacklist/', payload: { refresh: pair.refresh } })
+  t.equal(out.statusCode, 200)
+  t.equal((await refresh(a)).json().detail, 'Token is blacklisted', 'A at once')
+  const took = await within(1000, async () => (await refresh(b)).statusCode === 401)
+  t.ok(took <= 1000, `the logout reached B in ${took} ms`)
+  t.equal((await refresh(b)).json().detail, 'Token is blacklisted')
+
+  // A token blacklisted in plain SQL (an operator), and a reset of the blacklist, reach B too.
+  const second = await obtainPair(a, 'gwen', 'underoos')
+  t.equal((await refresh(b, second.refresh)).statusCode, 200, 'B has cached the second token\'s status')
+  const jti = decodeParts(second.refresh).payload.jti as string
+  await a.simplejwt.db.execute(sql`insert into simplejwt.blacklisted_tokens (jti, reason, blacklisted_at, expires_at) values (${jti}, 'logout', now(), now() + interval '1 day')`)
+  t.ok(await within(1000, async () => (await refresh(b, second.refresh)).statusCode === 401) <= 1000, 'plain SQL reached B')
+  await a.simplejwt.db.execute(sql`truncate simplejwt.blacklisted_tokens`)
+  t.ok(await within(1000, async () => (await refresh(b, second.refresh)).statusCode === 200) <= 1000, 'so did emptying the blacklist')
 })
