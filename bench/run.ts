@@ -62,7 +62,7 @@ async function post (origin: string, path: string, body: unknown): Promise<Recor
   return await res.json() as Record<string, string>
 }
 
-interface Row { scenario: string, rps: number, p50: number, p99: number, ratio: number }
+interface Row { scenario: string, rps: number, p50: number, p99: number, ratio: number, postRatio?: number }
 
 /** Creates the bench user through the CLI, as an operator would, in the database `env` names. */
 async function createBenchUser (env: Record<string, string>, username: string): Promise<void> {
@@ -111,16 +111,24 @@ async function backend (name: string, bare: Child): Promise<{ rows: Row[], coldS
   const rows: Row[] = []
   for (const [scenario, options] of scenarios) {
     const ratios: number[] = []
+    const postRatios: number[] = []
     let last: Result | undefined
     for (let round = 0; round < ROUNDS; round++) {
       const base = await load({ url: `${bare.origin}/bare` })
       last = await load(options())
       if (last.non2xx > 0) process.stderr.write(`${scenario}: ${last.non2xx} non-2xx answers\n`)
       ratios.push(last.requests.average / base.requests.average)
+      // A POST scenario is also compared with a bare POST route given the same body.
+      const { method, body, headers } = options()
+      if (method === 'POST') {
+        const postBase = await load({ url: `${bare.origin}/bare`, method, body, headers })
+        postRatios.push(last.requests.average / postBase.requests.average)
+      }
     }
     const result = last as Result
-    rows.push({ scenario, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, ratio: median(ratios) })
-    process.stderr.write(`${name}: ${scenario} ratio ${median(ratios).toFixed(2)}\n`)
+    const postRatio = postRatios.length > 0 ? median(postRatios) : undefined
+    rows.push({ scenario, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, ratio: median(ratios), postRatio })
+    process.stderr.write(`${name}: ${scenario} ratio ${median(ratios).toFixed(2)}${postRatio === undefined ? '' : ` (${postRatio.toFixed(2)} of a bare POST)`}\n`)
   }
 
   // Hello while 20 logins run: hashing must not block the event loop.
@@ -147,9 +155,9 @@ const sections: string[] = []
 for (const name of BACKENDS) {
   const result = await backend(name, bare)
   const table = [
-    '| scenario | req/s | p50 ms | p99 ms | ratio to bare Fastify |',
-    '|---|---:|---:|---:|---:|',
-    ...result.rows.map(r => `| ${r.scenario} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${Number.isNaN(r.ratio) ? '—' : r.ratio.toFixed(2)} |`)
+    '| scenario | req/s | p50 ms | p99 ms | ratio to bare Fastify (GET) | ratio to bare Fastify (POST, same body) |',
+    '|---|---:|---:|---:|---:|---:|',
+    ...result.rows.map(r => `| ${r.scenario} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${Number.isNaN(r.ratio) ? '—' : r.ratio.toFixed(2)} | ${r.postRatio === undefined ? '—' : r.postRatio.toFixed(2)} |`)
   ]
   sections.push([
     `### ${name === 'postgres' ? 'PostgreSQL' : 'PGlite (embedded)'}`, '', ...table, '',
@@ -165,7 +173,7 @@ const versions = JSON.parse(readFileSync('package.json', 'utf8')) as { dependenc
 const markdown = [
   '# Benchmark results', '',
   `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench\` on ${cpus().length} × ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; fastify ${versions.dependencies.fastify}, @fastify/jwt ${versions.dependencies['@fastify/jwt']}, drizzle-orm ${versions.dependencies['drizzle-orm']}, postgres ${versions.dependencies.postgres}.`,
-  `Each scenario ran ${ROUNDS} × ${SECONDS} s with ${CONNECTIONS} connections (autocannon), each time right after the bare-Fastify baseline; the ratio is the median of the rounds' req/s ratios. The server and autocannon share the machine's cores.`, '',
+  `Each scenario ran ${ROUNDS} × ${SECONDS} s with ${CONNECTIONS} connections (autocannon), each time right after the bare-Fastify baseline (a GET JSON route) and, for POST scenarios, also compared with a bare POST route given the same body; a ratio is the median of the rounds' req/s ratios. The server and autocannon share the machine's cores.`, '',
   ...sections
 ].join('\n')
 writeFileSync('bench/RESULTS.md', markdown)

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify'
 import { openDatabase } from '../../src/db/client.js'
 import type { User } from '../../src/db/schema.js'
 import { createUserCache } from '../../plugins/user-cache.js'
-import { bearer, build, Clock, createUser, decodeParts, obtainPair, testDatabase } from '../helper.js'
+import { bearer, build, Clock, createUser, decodeParts, obtainPair, testDatabase, type TestLike } from '../helper.js'
 
 const user = (id: number, firstName = 'Peter'): User => ({
   id,
@@ -106,14 +106,22 @@ t.test('hello answers from memory: no user query per request in steady state', a
   t.ok(queries <= 1, `${queries} user queries for 20 requests`)
 })
 
-t.test('deactivation and revoke-all reach another instance within one second', async t => {
-  // On PostgreSQL the second instance has its own pool and LISTEN connection, as another process would.
+/**
+ * Two instances of the service on one database, with no users. On PostgreSQL the second has its own
+ * pool and LISTEN connection, as another process would.
+ */
+async function twoInstances (t: TestLike) {
   const other = database.url === undefined ? database : await openDatabase(database.url, { dataDir: '' })
   if (other !== database) t.teardown(() => other.close())
   const clock = new Clock(Date.now())
   const a = await build(t, {}, { database, clock })
   const b = await build(t, {}, { database: other, clock })
   await a.simplejwt.db.execute(sql`truncate simplejwt.users restart identity cascade`)
+  return { a, b, clock }
+}
+
+t.test('deactivation and revoke-all reach another instance within one second', async t => {
+  const { a, b, clock } = await twoInstances(t)
   const spidey = await createUser(a, { username: 'miles', firstName: 'Miles', lastName: 'Morales' })
   const pair = await obtainPair(a, 'miles', 'underoos')
   const hello = (app: FastifyInstance) => app.inject({ method: 'GET', url: '/api/hello/', headers: bearer(pair.access) })
@@ -137,12 +145,7 @@ t.test('deactivation and revoke-all reach another instance within one second', a
 })
 
 t.test('refresh answers from memory in steady state; a logout anywhere reaches every instance', async t => {
-  const other = database.url === undefined ? database : await openDatabase(database.url, { dataDir: '' })
-  if (other !== database) t.teardown(() => other.close())
-  const clock = new Clock(Date.now())
-  const a = await build(t, {}, { database, clock })
-  const b = await build(t, {}, { database: other, clock })
-  await a.simplejwt.db.execute(sql`truncate simplejwt.users restart identity cascade`)
+  const { a, b } = await twoInstances(t)
   await createUser(a, { username: 'gwen' })
   const pair = await obtainPair(a, 'gwen', 'underoos')
   const refresh = (app: FastifyInstance, token = pair.refresh) => app.inject({ method: 'POST', url: '/api/token/refresh/', payload: { refresh: token } })
