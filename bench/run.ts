@@ -1,78 +1,24 @@
 // `npm run bench`: every scenario alternated with the bare-Fastify baseline in the same run, so that
 // ratios hold on a noisy machine; prints a table and writes bench/RESULTS.md.
-import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import autocannon, { type Result } from 'autocannon'
+import { createBenchUser, KEY, post, rssMb, start, stop, type Child } from './lib.js'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3)
 const CONNECTIONS = 10
-const KEY = 'bench-signing-key-0123456789abcdef-0123456789abcdef-0123456789abcdef'
 const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const BACKENDS = (process.env.BENCH_BACKENDS ?? 'postgres,pglite').split(',')
-
-async function freePort (): Promise<number> {
-  return new Promise(resolve => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
-
-interface Child { process: ChildProcess, origin: string, startedMs: number }
-
-async function start (args: string[], env: Record<string, string>, probe: string): Promise<Child> {
-  const port = await freePort()
-  const began = performance.now()
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] })
-  const origin = `http://127.0.0.1:${port}`
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${args.join(' ')} exited with ${child.exitCode}`)
-    try {
-      const res = await fetch(origin + probe)
-      if (res.status < 500) return { process: child, origin, startedMs: performance.now() - began }
-    } catch {}
-    await sleep(20)
-  }
-}
-
-async function stop (child: Child): Promise<void> {
-  const exited = new Promise(resolve => child.process.once('exit', resolve))
-  child.process.kill('SIGTERM')
-  await exited
-}
-
-function rssMb (child: Child): number {
-  const status = readFileSync(`/proc/${child.process.pid}/status`, 'utf8')
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]) / 1024
-}
 
 type Options = Parameters<typeof autocannon>[0]
 async function load (options: Options): Promise<Result> {
   return autocannon({ connections: CONNECTIONS, duration: SECONDS, ...options })
 }
 
-async function post (origin: string, path: string, body: unknown): Promise<Record<string, string>> {
-  const res = await fetch(origin + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
-  return await res.json() as Record<string, string>
-}
-
 interface Row { scenario: string, rps: number, p50: number, p99: number, ratio: number, postRatio?: number }
-
-/** Creates the bench user through the CLI, as an operator would, in the database `env` names. */
-async function createBenchUser (env: Record<string, string>, username: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const cli = spawn(process.execPath, ['dist/src/cli.js', 'createuser', username, '--first-name', 'Peter', '--last-name', 'Parker', '--password-stdin'],
-      { env: { ...process.env, ...env }, stdio: ['pipe', 'ignore', 'inherit'] })
-    cli.stdin?.end('underoos\n')
-    cli.on('exit', code => code === 0 ? resolve() : reject(new Error(`createuser exited with ${code}`)))
-  })
-}
 
 async function backend (name: string, bare: Child): Promise<{ rows: Row[], coldStartMs: number, idleRssMb: number, login: { busyP99: number, idleP99: number, ratio: number } }> {
   const username = `bench-${process.pid}-${name}`
