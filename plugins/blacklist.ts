@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import { and, eq, gt, inArray, isNull, lt, sql, type SQL } from 'drizzle-orm'
+import { and, eq, gt, inArray, isNull, lt, sql, TransactionRollbackError, type SQL } from 'drizzle-orm'
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core'
 import type { FastifyInstance } from 'fastify'
 import {
@@ -173,6 +173,33 @@ export function createBlacklistRepository (db: Db, userChanged: (id: number) => 
         outstanding: await deleteExpired(db, outstandingTokens, outstandingTokens.id, outstandingTokens.expiresAt, now, batch),
         families: await deleteExpired(db, revokedTokenFamilies, revokedTokenFamilies.family, revokedTokenFamilies.expiresAt, now, batch)
       }
+    },
+
+    /**
+     * Blacklists the tokens a Django deployment had blacklisted (import-django-blacklist), in one
+     * transaction; expired ones are left out, and tokens already blacklisted here are kept as they are.
+     */
+    async importDjango (tokens: Array<{ jti: string, blacklistedAt: Date, expiresAt: Date }>, now: Date, dryRun: boolean): Promise<{ imported: number, expired: number, present: number }> {
+      const live = tokens.filter(token => token.expiresAt > now)
+      const result = { imported: 0, expired: tokens.length - live.length, present: 0 }
+      try {
+        await db.transaction(async (tx) => {
+          // Batches keep each statement well under PostgreSQL's 65,535 parameters.
+          for (let start = 0; start < live.length; start += 1000) {
+            const inserted = await tx.insert(blacklistedTokens)
+              .values(live.slice(start, start + 1000).map(token => ({ ...token, reason: 'django' as const })))
+              .onConflictDoNothing({ target: blacklistedTokens.jti })
+              .returning({ id: blacklistedTokens.id })
+            result.imported += inserted.length
+          }
+          if (dryRun) tx.rollback()
+        })
+      } catch (err) {
+        if (!(dryRun && err instanceof TransactionRollbackError)) throw err
+      }
+      result.present = live.length - result.imported
+      if (!dryRun) cache?.clear()
+      return result
     },
 
     /** Outstanding tokens of a user that are not blacklisted (for tests and administration). */

@@ -12,7 +12,7 @@ import { ALGORITHMS, generateKey, isAlgorithm, loadKeySet } from './keys.js'
 import { PASSWORD_MAX_LENGTH, USERNAME_MAX_LENGTH } from './schemas.js'
 import { createUsersRepository, DuplicateUsername } from '../plugins/users.js'
 import { createBlacklistRepository } from '../plugins/blacklist.js'
-import { DumpdataError, hardenUsers, hashBreakdown, parseDumpdata, type OnConflict } from './django-import.js'
+import { DumpdataError, hardenUsers, hashBreakdown, parseBlacklistDump, parseDumpdata, type OnConflict } from './django-import.js'
 
 /** What the CLI talks to; the real process in production, buffers in tests. */
 export interface CliIo {
@@ -49,6 +49,9 @@ Commands:
   import-django FILE [--on-conflict skip|update] [--dry-run] [--harden]
                               import the users of "manage.py dumpdata auth.user" (FILE,
                               or - for standard input) with their ids and password hashes
+  import-django-blacklist FILE [--dry-run]
+                              blacklist here the unexpired tokens that Django's
+                              "manage.py dumpdata token_blacklist" (FILE, or -) lists
 
 changepassword and "setactive USERNAME false" also revoke every token the user holds.
 
@@ -150,18 +153,41 @@ function generateKeys (args: string[], algorithm: string | undefined, io: CliIo)
 /** What --harden wraps each weak legacy hasher in (src/passwords.ts hardenHash). */
 const HARDENED_AS: Record<string, string> = { sha1: 'argon2_sha1', unsalted_sha1: 'argon2_sha1', md5: 'argon2_md5', unsalted_md5: 'argon2_md5' }
 
+/** Reads FILE, or standard input for `-`. */
+async function readDump (file: string, io: CliIo): Promise<string> {
+  try {
+    return file === '-' ? await readAll(io.stdin) : await readFile(file, 'utf8')
+  } catch (err) {
+    throw new CliError(`cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
+  }
+}
+
+/**
+ * `import-django-blacklist FILE`: the tokens Django's token_blacklist app refuses are refused here
+ * too, so that a refresh token logged out (or rotated away) in Django cannot be used after the move.
+ */
+async function importDjangoBlacklist (file: string, dryRun: boolean, config: Config, io: CliIo): Promise<number> {
+  const tokens = parseBlacklistDump(await readDump(file, io))
+  const database = await openDatabase(config.DATABASE_URL, { dataDir: config.DATA_DIR })
+  let result
+  try {
+    if (config.MIGRATE_ON_START) await database.migrate()
+    result = await createBlacklistRepository(database.db).importDjango(tokens, new Date(), dryRun)
+  } finally {
+    await database.close()
+  }
+  const plural = (n: number) => `${n} token${n === 1 ? '' : 's'}`
+  const counts = `${plural(result.imported)} blacklisted; ${result.expired} already expired, ${result.present} already blacklisted here`
+  io.stdout.write(dryRun ? `Dry run: would have ${counts}; nothing was written.\n` : `Imported from Django: ${counts}.\n`)
+  return 0
+}
+
 /**
  * `import-django FILE`: reads and checks the whole dump before the database is opened (a malformed
  * record aborts with its index), wraps weak hashes with --harden, then imports in one transaction.
  */
 async function importDjango (file: string, options: { onConflict: OnConflict, dryRun: boolean, harden: boolean }, config: Config, io: CliIo): Promise<number> {
-  let json: string
-  try {
-    json = file === '-' ? await readAll(io.stdin) : await readFile(file, 'utf8')
-  } catch (err) {
-    throw new CliError(`cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
-  }
-  const rows = parseDumpdata(json)
+  const rows = parseDumpdata(await readDump(file, io))
   const { counts, neverMatch } = hashBreakdown(rows)
   // Hashed before the database is opened: thousands of argon2id hashes must not hold it.
   if (options.harden && !options.dryRun) await hardenUsers(rows)
@@ -232,6 +258,10 @@ export async function runCli (argv: string[], io: CliIo): Promise<number> {
       if (args.length !== 1) throw new CliError(`import-django needs one FILE (- for standard input)\n${USAGE.trimEnd()}`, 2)
       if (onConflict !== 'skip' && onConflict !== 'update') throw new CliError('--on-conflict must be skip or update', 2)
       return await importDjango(args[0], { onConflict, dryRun: values['dry-run'] === true, harden: values.harden === true }, loadConfig(io.env), io)
+    }
+    if (command === 'import-django-blacklist') {
+      if (args.length !== 1) throw new CliError(`import-django-blacklist needs one FILE (- for standard input)\n${USAGE.trimEnd()}`, 2)
+      return await importDjangoBlacklist(args[0], values['dry-run'] === true, loadConfig(io.env), io)
     }
     if (!['createuser', 'changepassword', 'setactive', 'listusers', 'migrate', 'flushexpiredtokens'].includes(command)) {
       throw new CliError(`unknown command ${JSON.stringify(command)}\n${USAGE.trimEnd()}`, 2)

@@ -88,12 +88,8 @@ function userRecord (record: unknown, index: number, now: Date): DjangoUser {
   }
 }
 
-/**
- * Parses the JSON that `manage.py dumpdata auth.user` writes (any indentation) into users to insert.
- * Throws DumpdataError naming the first malformed record by its index in the array, and the reason;
- * a pk or username that appears twice is malformed too. Groups and permissions are not read.
- */
-export function parseDumpdata (json: string, now = new Date()): DjangoUser[] {
+/** The records of a dumpdata file: the JSON array that `manage.py dumpdata` writes. */
+function dumpRecords (json: string): unknown[] {
   let records: unknown
   try {
     records = JSON.parse(json)
@@ -101,6 +97,16 @@ export function parseDumpdata (json: string, now = new Date()): DjangoUser[] {
     throw new DumpdataError(`not valid JSON (${(err as Error).message})`)
   }
   if (!Array.isArray(records)) throw new DumpdataError('expected the JSON array that manage.py dumpdata writes')
+  return records
+}
+
+/**
+ * Parses the JSON that `manage.py dumpdata auth.user` writes (any indentation) into users to insert.
+ * Throws DumpdataError naming the first malformed record by its index in the array, and the reason;
+ * a pk or username that appears twice is malformed too. Groups and permissions are not read.
+ */
+export function parseDumpdata (json: string, now = new Date()): DjangoUser[] {
+  const records = dumpRecords(json)
   const ids = new Map<number, number>()
   const usernames = new Map<string, number>()
   return records.map((record, index) => {
@@ -155,4 +161,46 @@ export async function hardenUsers (users: DjangoUser[], concurrency = 4): Promis
   }
   await Promise.all(Array.from({ length: concurrency }, worker))
   return wrapped
+}
+
+/** One token simplejwt's token_blacklist app refuses: its jti, when it was blacklisted, and when it expires. */
+export interface DjangoBlacklistedToken { jti: string, blacklistedAt: Date, expiresAt: Date }
+
+/**
+ * Parses `manage.py dumpdata token_blacklist` (OutstandingToken and BlacklistedToken records) into the
+ * tokens that are blacklisted. Outstanding tokens that were never blacklisted are not needed: tokens
+ * from Django are accepted here anyway, and log out everywhere refuses them by the user's cut-off.
+ * Throws DumpdataError naming the first malformed record by its index.
+ */
+export function parseBlacklistDump (json: string): DjangoBlacklistedToken[] {
+  const records = dumpRecords(json)
+  const outstanding = new Map<number, { jti: string, expiresAt: Date }>()
+  const jtis = new Set<string>()
+  const blacklisted: Array<{ token: number, blacklistedAt: Date, index: number }> = []
+  for (const [index, record] of records.entries()) {
+    if (typeof record !== 'object' || record === null || Array.isArray(record)) throw new DumpdataError('must be an object with model, pk and fields', index)
+    const { model, pk, fields } = record as Record<string, unknown>
+    if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) throw new DumpdataError('fields must be an object', index)
+    const f = fields as Record<string, unknown>
+    if (model === 'token_blacklist.outstandingtoken') {
+      if (typeof pk !== 'number' || !Number.isSafeInteger(pk) || pk < 1) throw new DumpdataError(`pk must be a positive integer (got ${describe(pk)})`, index)
+      if (outstanding.has(pk)) throw new DumpdataError(`pk ${pk} appears twice`, index)
+      const jti = text(f, 'jti', index, 255, true)
+      if (jti === '') throw new DumpdataError('fields.jti may not be blank', index)
+      if (jtis.has(jti)) throw new DumpdataError(`jti ${describe(jti)} appears twice`, index)
+      jtis.add(jti)
+      outstanding.set(pk, { jti, expiresAt: datetime(f.expires_at, 'expires_at', index) })
+    } else if (model === 'token_blacklist.blacklistedtoken') {
+      const token = f.token
+      if (typeof token !== 'number' || !Number.isSafeInteger(token)) throw new DumpdataError(`fields.token must be the pk of an outstanding token (got ${describe(token)})`, index)
+      blacklisted.push({ token, blacklistedAt: datetime(f.blacklisted_at, 'blacklisted_at', index), index })
+    } else {
+      throw new DumpdataError(`model must be "token_blacklist.outstandingtoken" or "token_blacklist.blacklistedtoken" (got ${describe(model)})`, index)
+    }
+  }
+  return blacklisted.map(({ token, blacklistedAt, index }) => {
+    const row = outstanding.get(token)
+    if (row === undefined) throw new DumpdataError(`fields.token ${token} names no outstanding token of the dump (dump the whole token_blacklist app)`, index)
+    return { jti: row.jti, blacklistedAt, expiresAt: row.expiresAt }
+  })
 }

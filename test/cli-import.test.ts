@@ -9,7 +9,9 @@ import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { runCli, type CliIo } from '../src/cli.js'
 import { openDatabase, type Database } from '../src/db/client.js'
-import { bearer, build, testDatabase, type TestLike } from './helper.js'
+import { eq } from 'drizzle-orm'
+import { blacklistedTokens } from '../src/db/schema.js'
+import { bearer, build, createUser, forge, testDatabase, type TestLike } from './helper.js'
 import { TEST_DATABASE_URL } from './setup/databases.js'
 
 interface Vector { hasher: string, password: string, encoded: string, wrong_password: string }
@@ -255,4 +257,49 @@ Password hashes:
     t.equal((await app.simplejwt.users.findById(44))?.password, vectors[0].encoded, 'a strong hash is imported as it is')
     t.equal((await login(app, 'odd', 'anything')).statusCode, 401)
   })
+})
+
+t.test('import-django-blacklist: what Django blacklisted is refused here too', async t => {
+  const now = Math.floor(Date.now() / 1000)
+  const userId = await withApp(async app => (await createUser(app, { username: 'logged-out-in-django' })).id)
+  const jti = { out: 'a'.repeat(32), kept: 'b'.repeat(32), old: 'c'.repeat(32) }
+  // Refresh tokens as simplejwt mints them, signed with the same key.
+  const refresh = (id: string) => forge({ token_type: 'refresh', exp: now + 3600, iat: now - 60, jti: id, user_id: userId })
+  const iso = (seconds: number) => new Date(seconds * 1000).toISOString()
+  const outstanding = (pk: number, id: string, expires: number) => ({
+    model: 'token_blacklist.outstandingtoken', pk, fields: { user: userId, jti: id, token: refresh(id), created_at: iso(now - 60), expires_at: iso(expires) }
+  })
+  const file = await dumpFile('token-blacklist.json', [
+    outstanding(1, jti.out, now + 3600),
+    outstanding(2, jti.kept, now + 3600),
+    outstanding(3, jti.old, now - 10),
+    { model: 'token_blacklist.blacklistedtoken', pk: 1, fields: { token: 1, blacklisted_at: iso(now - 30) } },
+    { model: 'token_blacklist.blacklistedtoken', pk: 2, fields: { token: 3, blacklisted_at: iso(now - 20) } }
+  ])
+  const refreshWith = (app: FastifyInstance, id: string) => app.inject({ method: 'POST', url: '/api/token/refresh/', payload: { refresh: refresh(id) } })
+
+  const dry = await cli(['import-django-blacklist', file, '--dry-run'])
+  t.same([dry.code, dry.stdout], [0, 'Dry run: would have 1 token blacklisted; 1 already expired, 0 already blacklisted here; nothing was written.\n'])
+  t.equal(await withApp(async app => (await refreshWith(app, jti.out)).statusCode), 200, 'a dry run writes nothing')
+
+  const run = await cli(['import-django-blacklist', file])
+  t.same([run.code, run.stdout], [0, 'Imported from Django: 1 token blacklisted; 1 already expired, 0 already blacklisted here.\n'])
+  await withApp(async app => {
+    const out = await refreshWith(app, jti.out)
+    t.same([out.statusCode, out.json().detail], [401, 'Token is blacklisted'], 'logged out in Django: refused here')
+    t.equal((await refreshWith(app, jti.kept)).statusCode, 200, 'never blacklisted: accepted')
+    const [row] = await app.simplejwt.db.select().from(blacklistedTokens).where(eq(blacklistedTokens.jti, jti.out))
+    t.match(row, { reason: 'django', blacklistedAt: new Date((now - 30) * 1000), expiresAt: new Date((now + 3600) * 1000) })
+  })
+
+  const again = await cli(['import-django-blacklist', file])
+  t.equal(again.stdout, 'Imported from Django: 0 tokens blacklisted; 1 already expired, 1 already blacklisted here.\n', 'running it twice changes nothing')
+
+  const dangling = await cli(['import-django-blacklist', await dumpFile('dangling.json', [{ model: 'token_blacklist.blacklistedtoken', pk: 1, fields: { token: 9, blacklisted_at: iso(now) } }])])
+  t.same([dangling.code, dangling.stderr], [1, 'Error: record 0: fields.token 9 names no outstanding token of the dump (dump the whole token_blacklist app); nothing was imported\n'])
+  const users = await cli(['import-django-blacklist', DUMP_FILE])
+  t.equal(users.code, 1)
+  t.match(users.stderr, /^Error: record 0: model must be "token_blacklist.outstandingtoken" or "token_blacklist.blacklistedtoken" \(got "auth.user"\)/, 'a dump of users is not a blacklist')
+  const usage = await cli(['import-django-blacklist'])
+  t.equal(usage.code, 2)
 })

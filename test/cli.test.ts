@@ -34,6 +34,9 @@ Commands:
   import-django FILE [--on-conflict skip|update] [--dry-run] [--harden]
                               import the users of "manage.py dumpdata auth.user" (FILE,
                               or - for standard input) with their ids and password hashes
+  import-django-blacklist FILE [--dry-run]
+                              blacklist here the unexpired tokens that Django's
+                              "manage.py dumpdata token_blacklist" (FILE, or -) lists
 
 changepassword and "setactive USERNAME false" also revoke every token the user holds.
 

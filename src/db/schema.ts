@@ -74,6 +74,7 @@ export const revokedTokenFamilies = simplejwtSchema.table('revoked_token_familie
   expiresAt: timestamp({ withTimezone: true }).notNull()
 }, (table) => [index('revoked_token_families_expires_at_idx').on(table.expiresAt)])
 
-export type BlacklistReason = 'rotated' | 'logout' | 'reuse' | 'revoke_all'
+/** Why a token is blacklisted; `django` for a token blacklisted by the Django deployment (import-django-blacklist). */
+export type BlacklistReason = 'rotated' | 'logout' | 'reuse' | 'revoke_all' | 'django'
 export type OutstandingToken = typeof outstandingTokens.$inferSelect
 export type BlacklistedToken = typeof blacklistedTokens.$inferSelect
