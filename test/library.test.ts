@@ -186,3 +186,30 @@ t.test('a database option of the wrong kind is refused', async t => {
   t.teardown(() => app.close())
   await t.rejects(async () => { await app.register(simplejwt, { ...SETTINGS, database: { not: 'a database' } as never }).ready() }, { name: 'DatabaseError', message: /must be a connection string, a postgres.js sql, a PGlite/ })
 })
+
+t.test('registered inside an encapsulated part of an application, it stays there', async t => {
+  const database = await applicationDatabase(t)
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(async function v1 (v1) {
+    await v1.register(simplejwt, { ...SETTINGS, database: database.client, prefix: '/auth' })
+    v1.get('/me/', { onRequest: v1.authenticate }, async (request) => ({ id: request.user.id }))
+  }, { prefix: '/v1' })
+  await app.ready()
+  t.notOk(app.hasDecorator('authenticate') || app.hasDecorator('simplejwt'), 'nothing leaks to the parent')
+
+  const user = await createSpiderman(database)
+  const login = await app.inject({ method: 'POST', url: '/v1/auth/token/', payload: { username: 'spiderman', password: 'underoos' } })
+  t.equal(login.statusCode, 200, 'under both prefixes')
+  const me = await app.inject({ url: '/v1/me/', headers: bearer(login.json().access) })
+  t.same([me.statusCode, me.json()], [200, { id: user }])
+  t.equal((await app.inject({ url: '/v1/.well-known/jwks.json' })).statusCode, 200, 'the keys under the enclosing prefix')
+})
+
+/** Creates spiderman in the plugin's table, as plain SQL would; returns his id. */
+async function createSpiderman (database: { query: (text: string) => Promise<Array<Record<string, unknown>>> }): Promise<number> {
+  const password = await hashPassword('underoos')
+  await database.query(`insert into simplejwt.users (username, password, first_name, last_name) values ('spiderman', '${password}', 'Peter', 'Parker')`)
+  const [row] = await database.query('select id from simplejwt.users where username = \'spiderman\'')
+  return row.id as number
+}
