@@ -7,7 +7,7 @@ import {
   type BlacklistReason, type BlacklistedToken
 } from '../src/db/schema.js'
 import type { Db } from '../src/db/client.js'
-import { createCache, type Cache, type CacheOptions } from '../src/cache.js'
+import { createCache, followNotifications, type Cache, type CacheOptions } from '../src/cache.js'
 
 /** Who presented a token: named in the reuse warning, never the token itself. */
 export interface Presenter { ip?: string, userAgent?: string }
@@ -231,9 +231,6 @@ export default fp(async function blacklistPlugin (fastify: FastifyInstance) {
   const cache = blacklist.statusCache
   if (cache === undefined) return
   // A token blacklisted by another instance, the CLI or plain SQL; after a reconnect, anything may have been.
-  const unlisten = await database.listen(TOKEN_BLACKLISTED_CHANNEL, (jti) => {
-    if (jti === '*') cache.clear()
-    else cache.invalidate(jti)
-  }, () => cache.clear())
+  const unlisten = await followNotifications(database, TOKEN_BLACKLISTED_CHANNEL, cache, (jti) => jti)
   fastify.addHook('onClose', async () => { await unlisten().catch(() => {}) })
 }, { name: 'blacklist', dependencies: ['db', 'users'] })

@@ -19,11 +19,28 @@ export function send (reply: FastifyReply, status: number, body: unknown, header
   return reply.code(status).type('application/json; charset=utf-8').serializer(JSON.stringify).send(body)
 }
 
+/**
+ * Answers the errors the service raises itself: DRF's (ApiError, with `Retry-After` when throttled),
+ * and 503 while the database is away. Undefined for any other error. Also used by
+ * `fastify.authenticate`, which answers on an application's routes whatever its error handler.
+ */
+export function sendServiceError (error: unknown, request: FastifyRequest, reply: FastifyReply, headerTypes?: string[]): FastifyReply | undefined {
+  if (error instanceof Throttled) reply.header('retry-after', String(error.retryAfter))
+  if (error instanceof ApiError) return send(reply, error.statusCode, error.body, headerTypes)
+  if (isDatabaseUnavailable(error)) {
+    const { message, code, cause } = error as FastifyError
+    request.log.warn({ err: { message, code: (cause as { code?: string } | undefined)?.code ?? code } }, 'database unavailable')
+    reply.header('retry-after', '5')
+    return send(reply, 503, SERVICE_UNAVAILABLE)
+  }
+  return undefined
+}
+
 // Registered first, so that it renders errors for every route registered after it.
 export default fp(async function errorHandlerPlugin (fastify: FastifyInstance) {
   fastify.setErrorHandler(function errorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
-    if (error instanceof Throttled) reply.header('retry-after', String(error.retryAfter))
-    if (error instanceof ApiError) return send(reply, error.statusCode, error.body)
+    const answered = sendServiceError(error, request, reply)
+    if (answered !== undefined) return answered
 
     if (error.validation !== undefined) {
       if (error.validationContext === 'body') {
@@ -44,12 +61,6 @@ export default fp(async function errorHandlerPlugin (fastify: FastifyInstance) {
         return send(reply, 415, { detail: `Unsupported media type "${request.headers['content-type'] ?? ''}" in request.` })
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
         return send(reply, 413, { detail: 'Request body is too large.' })
-    }
-
-    if (isDatabaseUnavailable(error)) {
-      request.log.warn({ err: { message: error.message, code: (error.cause as { code?: string } | undefined)?.code ?? error.code } }, 'database unavailable')
-      reply.header('retry-after', '5')
-      return send(reply, 503, SERVICE_UNAVAILABLE)
     }
 
     const status = error.statusCode ?? 500

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify'
 import { appSecrets } from '../src/db/schema.js'
 import { keySettings } from '../src/config.js'
 import { generateKey, HMAC_KEY_BYTES, isHmac, keyedVerifier, loadKeySet, type Algorithm } from '../src/keys.js'
-import { createTokenService, type Claims, type Decoded, type TokenClaimsHook } from '../src/tokens.js'
+import { createTokenService, type Claims, type ClaimsUser, type Decoded, type TokenClaimsHook } from '../src/tokens.js'
 import type { Db } from '../src/db/client.js'
 
 declare module '@fastify/jwt' {
@@ -19,14 +19,7 @@ declare module '@fastify/jwt' {
 }
 
 /** What `request.user` holds on a route guarded by `fastify.authenticate`. */
-export interface AuthenticatedUser {
-  id: number
-  username: string
-  firstName: string
-  lastName: string
-  email: string
-  isStaff: boolean
-  isSuperuser: boolean
+export interface AuthenticatedUser extends ClaimsUser {
   /** The validated token's claims. */
   claims: Claims
   /**

@@ -1,21 +1,16 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { User } from '../src/db/schema.js'
-import { createCache, type Cache } from '../src/cache.js'
+import { createCache, followNotifications, type Cache, type CacheOptions } from '../src/cache.js'
 
 /** What the authentication hook needs of a user; the password hash is never cached. */
 export type CachedUser = Omit<User, 'password' | 'lastLogin' | 'dateJoined'>
 
-/** The NOTIFY channel the users table announces changes on (drizzle/0002_user_change_notify.sql). */
+/** The NOTIFY channel the users table announces changes on (drizzle/0001_user_change_notify.sql). */
 export const USER_CHANGED_CHANNEL = 'fsj_user_changed'
 
-export interface UserCacheOptions {
-  load: (id: number) => Promise<User | undefined>
-  /** How long an entry may live without a notification; a backstop, not the mechanism. */
-  ttlMs: number
-  maxEntries: number
-  now: () => number
-}
+/** The cache's options, loading full user rows (the password hash is dropped before caching). */
+export type UserCacheOptions = Omit<CacheOptions<number, unknown>, 'load'> & { load: (id: number) => Promise<User | undefined> }
 
 /**
  * The users authentication needs, by id (src/cache.ts). Entries go when the user changes (a local
@@ -44,10 +39,9 @@ export default fp(async function userCachePlugin (fastify: FastifyInstance) {
   if (config.USER_CACHE_TTL === 0) return
 
   fastify.simplejwt.userChanges.on('change', (id) => cache.invalidate(id))
-  const unlisten = await fastify.simplejwt.database.listen(USER_CHANGED_CHANNEL, (payload) => {
-    if (payload === '*') return cache.clear()
+  const unlisten = await followNotifications(fastify.simplejwt.database, USER_CHANGED_CHANNEL, cache, (payload) => {
     const id = Number(payload)
-    if (Number.isSafeInteger(id)) cache.invalidate(id)
-  }, () => cache.clear())
+    return Number.isSafeInteger(id) ? id : undefined
+  })
   fastify.addHook('onClose', async () => { await unlisten().catch(() => {}) })
 }, { name: 'user-cache', dependencies: ['db', 'users'] })

@@ -1,5 +1,6 @@
 // The in-memory cache behind the hot path: users by id, token statuses by jti. Pushed invalidation
 // (a local write, or a NOTIFY from any instance) is the mechanism; the TTL is only a backstop.
+import type { Database } from './db/client.js'
 
 export interface CacheOptions<K, V> {
   load: (key: K) => Promise<V>
@@ -12,8 +13,6 @@ export interface CacheOptions<K, V> {
 export interface Cache<K, V> {
   /** The value for a key, from memory when possible; concurrent misses share one load. */
   get: (key: K) => Promise<V>
-  /** Stores a value known to be current (just written by this process). */
-  prime: (key: K, value: V) => void
   /** Forgets a key; a load already under way for it is not cached either. */
   invalidate: (key: K) => void
   /** Forgets everything (after a reconnect of the LISTEN connection, or between tests). */
@@ -57,9 +56,6 @@ export function createCache<K, V> ({ load, ttlMs, maxEntries, now }: CacheOption
       }
       return loading.get(key)?.promise ?? startLoad(key)
     },
-    prime (key, value) {
-      if (ttlMs > 0) store(key, value)
-    },
     invalidate (key) {
       entries.delete(key)
       const flight = loading.get(key)
@@ -74,4 +70,22 @@ export function createCache<K, V> ({ load, ttlMs, maxEntries, now }: CacheOption
     },
     get size () { return entries.size }
   }
+}
+
+/**
+ * Keeps a cache in step with a NOTIFY channel: a payload names a key to forget (`keyOf` reads it;
+ * undefined ignores it), `*` forgets everything, and so does every (re)connection of the LISTEN
+ * connection, since notifications sent while it was down are lost. Returns the unsubscribe function.
+ */
+export async function followNotifications<K> (
+  database: Pick<Database, 'listen'>,
+  channel: string,
+  cache: Pick<Cache<K, unknown>, 'invalidate' | 'clear'>,
+  keyOf: (payload: string) => K | undefined
+): Promise<() => Promise<void>> {
+  return database.listen(channel, (payload) => {
+    if (payload === '*') return cache.clear()
+    const key = keyOf(payload)
+    if (key !== undefined) cache.invalidate(key)
+  }, () => cache.clear())
 }

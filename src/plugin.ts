@@ -5,12 +5,11 @@ import fp from 'fastify-plugin'
 import { AjvCompiler } from '@fastify/ajv-compiler'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { ConfigError, EnvSchema, loadConfig, type Algorithm, type Config, type RateLimit } from './config.js'
-import { ApiError } from './errors.js'
-import { isDatabaseUnavailable, type DatabaseOption } from './db/client.js'
+import type { DatabaseOption } from './db/client.js'
 import type { TokenClaimsHook } from './tokens.js'
 import { createService, type SimpleJwt } from '../plugins/service.js'
 import type { AuthenticatedUser } from '../plugins/jwt.js'
-import errorHandler, { send, SERVICE_UNAVAILABLE } from '../plugins/error-handler.js'
+import errorHandler, { sendServiceError } from '../plugins/error-handler.js'
 import http from '../plugins/http.js'
 import db from '../plugins/db.js'
 import jwt from '../plugins/jwt.js'
@@ -157,12 +156,9 @@ async function simplejwt (fastify: FastifyInstance, options: SimpleJwtOptions) {
       await service.verifyRequest(request)
     } catch (err) {
       // Answered here, in DRF's shape, whatever error handler the application has.
-      if (err instanceof ApiError) return send(reply, err.statusCode, err.body, config.AUTH_HEADER_TYPES)
-      if (isDatabaseUnavailable(err)) {
-        request.log.warn({ err: { message: (err as Error).message } }, 'database unavailable')
-        return send(reply.header('retry-after', '5'), 503, SERVICE_UNAVAILABLE)
-      }
-      throw err
+      const answered = sendServiceError(err, request, reply, config.AUTH_HEADER_TYPES)
+      if (answered === undefined) throw err
+      return answered
     }
   })
 

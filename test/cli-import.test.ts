@@ -8,11 +8,9 @@ import { finished } from 'node:stream/promises'
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { runCli, type CliIo } from '../src/cli.js'
-import { openDatabase, type Database } from '../src/db/client.js'
 import { eq } from 'drizzle-orm'
 import { blacklistedTokens } from '../src/db/schema.js'
-import { bearer, build, createUser, forge, testDatabase, type TestLike } from './helper.js'
-import { TEST_DATABASE_URL } from './setup/databases.js'
+import { bearer, build, cliDatabase, createUser, forge, type TestLike } from './helper.js'
 
 interface Vector { hasher: string, password: string, encoded: string, wrong_password: string }
 const fixtures = new URL('fixtures/', import.meta.url)
@@ -25,18 +23,7 @@ const vectors = (JSON.parse(await readFile(new URL('django-hashes.json', fixture
 const scratch = await mkdtemp(join(tmpdir(), 'fsj-import-'))
 t.teardown(() => rm(scratch, { recursive: true, force: true }))
 
-const embedded = TEST_DATABASE_URL === undefined
-let env: Record<string, string>
-let openAppDatabase: () => Promise<Database>
-if (embedded) {
-  const dataDir = join(scratch, 'data')
-  env = { DATA_DIR: dataDir, MIGRATE_ON_START: 'true' }
-  openAppDatabase = () => openDatabase(undefined, { dataDir })
-} else {
-  const url = (await testDatabase(t)).url as string
-  env = { DATABASE_URL: url, MIGRATE_ON_START: 'true' }
-  openAppDatabase = () => openDatabase(url, { dataDir: '' })
-}
+const { env, openAppDatabase } = await cliDatabase(t, join(scratch, 'data'))
 
 interface Run { code: number, stdout: string, stderr: string }
 

@@ -10,9 +10,8 @@ import { finished } from 'node:stream/promises'
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { runCli, type CliIo } from '../src/cli.js'
-import { openDatabase, type Database } from '../src/db/client.js'
 import { verifyPassword } from '../src/passwords.js'
-import { bearer, build, Clock, obtainPair, testDatabase, type TestLike } from './helper.js'
+import { bearer, build, cliDatabase, Clock, obtainPair, type TestLike } from './helper.js'
 import { TEST_DATABASE_URL, withDatabaseName } from './setup/databases.js'
 
 const USAGE = `Usage: fastify-simplejwt <command> [options]
@@ -49,17 +48,7 @@ t.teardown(() => rm(scratch, { recursive: true, force: true }))
 const LOCK_FILE = 'fastify-simplejwt.lock'
 const dataDir = join(scratch, 'data')
 const embedded = TEST_DATABASE_URL === undefined
-let env: Record<string, string>
-let openAppDatabase: () => Promise<Database>
-if (embedded) {
-  // DATABASE_URL unset: the persisted embedded database, which every command opens and closes.
-  env = { DATA_DIR: dataDir, MIGRATE_ON_START: 'true' }
-  openAppDatabase = () => openDatabase(undefined, { dataDir })
-} else {
-  const url = (await testDatabase(t)).url as string
-  env = { DATABASE_URL: url, MIGRATE_ON_START: 'true' }
-  openAppDatabase = () => openDatabase(url, { dataDir: '' })
-}
+const { env, openAppDatabase } = await cliDatabase(t, dataDir)
 
 /** Standard output or error: a PassThrough whose text the test can read and wait on. */
 class Output {

@@ -5,9 +5,9 @@ import fp from 'fastify-plugin'
 import { sql } from 'drizzle-orm'
 import app, { serverOptions, type AppOptions } from '../src/app.js'
 import { loadConfig, type Config } from '../src/config.js'
-import type { Database } from '../src/db/client.js'
+import { openDatabase, type Database } from '../src/db/client.js'
 import { hashPassword } from '../src/passwords.js'
-import { freshDatabase } from './setup/databases.js'
+import { freshDatabase, TEST_DATABASE_URL } from './setup/databases.js'
 import { appSecrets, blacklistedTokens, outstandingTokens, revokedTokenFamilies, users } from '../src/db/schema.js'
 
 /** The minimal tap surface the helpers need (teardown registration). */
@@ -41,6 +41,19 @@ export function testConfig (overrides: Partial<Config> = {}): Config {
 /** A database of this test file's own (PGlite, or PostgreSQL when TEST_DATABASE_URL is set). */
 export async function testDatabase (t: TestLike): Promise<Database & { url?: string }> {
   return freshDatabase(fn => t.teardown(fn))
+}
+
+/**
+ * The environment a test file's CLI commands run with, and a way to open their database afterwards:
+ * the embedded database persisted under `dataDir` (every command opens and closes it), or a
+ * PostgreSQL database of the file's own when TEST_DATABASE_URL is set.
+ */
+export async function cliDatabase (t: TestLike, dataDir: string): Promise<{ env: Record<string, string>, openAppDatabase: () => Promise<Database> }> {
+  if (TEST_DATABASE_URL === undefined) {
+    return { env: { DATA_DIR: dataDir, MIGRATE_ON_START: 'true' }, openAppDatabase: () => openDatabase(undefined, { dataDir }) }
+  }
+  const url = (await testDatabase(t)).url as string
+  return { env: { DATABASE_URL: url, MIGRATE_ON_START: 'true' }, openAppDatabase: () => openDatabase(url, { dataDir: '' }) }
 }
 
 export interface BuildOptions {
