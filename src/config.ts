@@ -28,6 +28,7 @@ const Duration = (description: string) => Type.String({ pattern: '^\\s*\\d{1,9}[
 const Flag = (description: string) => Type.String({ pattern: '^(true|false|1|0)$', description })
 const ClaimName = (description: string) => Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,63}$', description })
 const Rate = (description: string) => Type.String({ pattern: '^(off|[1-9]\\d{0,5}/[1-9]\\d{0,8}[smhd]?)$', description })
+const Count = (description: string) => Type.String({ pattern: '^[1-9]\\d{0,6}$', description })
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
 /**
@@ -59,6 +60,14 @@ export const EnvSchema = Type.Object({
   JTI_CLAIM: Type.Optional(ClaimName('a claim name (letters, digits, underscore)')),
   LOGIN_THROTTLE_USERNAME: Type.Optional(Rate('failures per window such as 10/1m, or off')),
   LOGIN_THROTTLE_IP: Type.Optional(Rate('failures per window such as 100/1m, or off')),
+  LOGIN_QUEUE_SIZE: Type.Optional(Count('a number of logins from 1 to 9999999')),
+  LOGIN_QUEUE_PER_CLIENT: Type.Optional(Count('a number of logins from 1 to 9999999')),
+  REFRESH_THROTTLE: Type.Optional(Rate('refreshes per window such as 60/1m, or off')),
+  DATABASE_TIMEOUT: Type.Optional(Duration('a duration of at least 1s such as 5s')),
+  REDIS_TIMEOUT: Type.Optional(Duration('a duration of at least 1s such as 1s')),
+  REQUEST_TIMEOUT: Type.Optional(Duration('a duration of at least 1s such as 30s')),
+  HEADERS_TIMEOUT: Type.Optional(Duration('a duration of at least 1s such as 10s')),
+  KEEP_ALIVE_TIMEOUT: Type.Optional(Duration('a duration of at least 1s such as 72s')),
   USER_CACHE_TTL: Type.Optional(Duration('a duration such as 0 (off), 30s or 1m')),
   USER_CACHE_SIZE: Type.Optional(Type.String({ pattern: '^[1-9]\\d{0,6}$', description: 'a number of users from 1 to 9999999' })),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://.+', description: 'a redis:// or rediss:// URL' })),
@@ -111,6 +120,14 @@ export const ConfigSchema = Type.Object({
   JTI_CLAIM: Type.String(),
   LOGIN_THROTTLE_USERNAME: Type.Union([RateLimitSchema, Type.Null()]),
   LOGIN_THROTTLE_IP: Type.Union([RateLimitSchema, Type.Null()]),
+  LOGIN_QUEUE_SIZE: Type.Integer({ minimum: 1, description: 'logins checking or waiting to check a password at once, in all; more are answered 503 at once' }),
+  LOGIN_QUEUE_PER_CLIENT: Type.Integer({ minimum: 1, description: 'logins checking or waiting to check a password at once from one client address; more are answered 429 at once' }),
+  REFRESH_THROTTLE: Type.Union([RateLimitSchema, Type.Null()], { description: 'refreshes (and sliding refreshes) per user per window' }),
+  DATABASE_TIMEOUT: Type.Integer({ minimum: 1, description: 'seconds any database call may take (statement_timeout, lock_timeout, and a bound on the client side); then 503' }),
+  REDIS_TIMEOUT: Type.Integer({ minimum: 1, description: 'seconds a Redis command may take before the in-process counters are used instead' }),
+  REQUEST_TIMEOUT: Type.Integer({ minimum: 1, description: 'seconds a client has to send a whole request (Node requestTimeout); then 408' }),
+  HEADERS_TIMEOUT: Type.Integer({ minimum: 1, description: 'seconds a client has to send the request headers (Node headersTimeout); then 408' }),
+  KEEP_ALIVE_TIMEOUT: Type.Integer({ minimum: 1, description: 'seconds an idle keep-alive connection stays open' }),
   USER_CACHE_TTL: Type.Integer({ minimum: 0, description: 'seconds a cached user may live without a change notification; 0 turns the cache off' }),
   USER_CACHE_SIZE: Type.Integer({ minimum: 1 }),
   REDIS_URL: Type.Optional(Type.String()),
@@ -215,6 +232,14 @@ export function loadConfig (rawEnv: RawEnv): Config {
     JTI_CLAIM: env.JTI_CLAIM ?? 'jti',
     LOGIN_THROTTLE_USERNAME: parseRate(env.LOGIN_THROTTLE_USERNAME, { failures: 10, seconds: 60 }),
     LOGIN_THROTTLE_IP: parseRate(env.LOGIN_THROTTLE_IP, { failures: 100, seconds: 60 }),
+    LOGIN_QUEUE_SIZE: env.LOGIN_QUEUE_SIZE === undefined ? 32 : Number(env.LOGIN_QUEUE_SIZE),
+    LOGIN_QUEUE_PER_CLIENT: env.LOGIN_QUEUE_PER_CLIENT === undefined ? 4 : Number(env.LOGIN_QUEUE_PER_CLIENT),
+    REFRESH_THROTTLE: parseRate(env.REFRESH_THROTTLE, { failures: 60, seconds: 60 }),
+    DATABASE_TIMEOUT: duration(env.DATABASE_TIMEOUT, 5),
+    REDIS_TIMEOUT: duration(env.REDIS_TIMEOUT, 1),
+    REQUEST_TIMEOUT: duration(env.REQUEST_TIMEOUT, 30),
+    HEADERS_TIMEOUT: duration(env.HEADERS_TIMEOUT, 10),
+    KEEP_ALIVE_TIMEOUT: duration(env.KEEP_ALIVE_TIMEOUT, 72),
     USER_CACHE_TTL: duration(env.USER_CACHE_TTL, 60),
     USER_CACHE_SIZE: env.USER_CACHE_SIZE === undefined ? 10_000 : Number(env.USER_CACHE_SIZE),
     REDIS_URL: env.REDIS_URL,

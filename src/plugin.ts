@@ -60,6 +60,14 @@ export interface SimpleJwtSettings {
   /** Failed logins per window, `10/1m`, or `off` (null). */
   LOGIN_THROTTLE_USERNAME?: string | RateLimit | null
   LOGIN_THROTTLE_IP?: string | RateLimit | null
+  /** Password checks running or waiting at once, in all (503 beyond) and per client address (429 beyond). */
+  LOGIN_QUEUE_SIZE?: number
+  LOGIN_QUEUE_PER_CLIENT?: number
+  /** Refreshes per user per window, `60/1m`, or `off` (null). */
+  REFRESH_THROTTLE?: string | RateLimit | null
+  /** The bound on every database call (then 503), and on every Redis command (then in-process counters). */
+  DATABASE_TIMEOUT?: Duration
+  REDIS_TIMEOUT?: Duration
   USER_CACHE_TTL?: Duration
   USER_CACHE_SIZE?: number
   REDIS_URL?: string
@@ -109,7 +117,7 @@ const SETTING_NAMES = new Set([
   ...Object.keys(EnvSchema.properties), 'JWT_SIGNING_KEY_FILE', 'JWT_VERIFYING_KEY_FILE', 'JWT_PREVIOUS_VERIFYING_KEYS_FILE'
 ])
 /** Server settings of the standalone process that mean nothing inside an application. */
-const SERVER_SETTINGS = new Set(['HOST', 'PORT', 'LOG_LEVEL', 'TRUST_PROXY'])
+const SERVER_SETTINGS = new Set(['HOST', 'PORT', 'LOG_LEVEL', 'TRUST_PROXY', 'REQUEST_TIMEOUT', 'HEADERS_TIMEOUT', 'KEEP_ALIVE_TIMEOUT'])
 
 /** One setting as the environment would spell it, so that it is validated by the same code. */
 function asEnvValue (value: unknown): string | undefined {
