@@ -68,6 +68,14 @@ t.test('defaults: an empty environment gives simplejwt\'s settings', async t => 
     JTI_CLAIM: 'jti',
     LOGIN_THROTTLE_USERNAME: { failures: 10, seconds: 60 },
     LOGIN_THROTTLE_IP: { failures: 100, seconds: 60 },
+    LOGIN_QUEUE_SIZE: 32,
+    LOGIN_QUEUE_PER_CLIENT: 4,
+    REFRESH_THROTTLE: { failures: 60, seconds: 60 },
+    DATABASE_TIMEOUT: 5,
+    REDIS_TIMEOUT: 1,
+    REQUEST_TIMEOUT: 30,
+    HEADERS_TIMEOUT: 10,
+    KEEP_ALIVE_TIMEOUT: 72,
     USER_CACHE_TTL: 60,
     USER_CACHE_SIZE: 10000,
     REDIS_URL: undefined,
@@ -125,6 +133,14 @@ t.test('every setting can be set', async t => {
     JTI_CLAIM: 'token_id',
     LOGIN_THROTTLE_USERNAME: '5/30s',
     LOGIN_THROTTLE_IP: 'off',
+    LOGIN_QUEUE_SIZE: '100',
+    LOGIN_QUEUE_PER_CLIENT: '8',
+    REFRESH_THROTTLE: '10/1h',
+    DATABASE_TIMEOUT: '3s',
+    REDIS_TIMEOUT: '2',
+    REQUEST_TIMEOUT: '1m',
+    HEADERS_TIMEOUT: '20s',
+    KEEP_ALIVE_TIMEOUT: '65s',
     USER_CACHE_TTL: '5m',
     USER_CACHE_SIZE: '500',
     REDIS_URL: 'redis://:pw@cache.example:6379/2',
@@ -162,6 +178,14 @@ t.test('every setting can be set', async t => {
     JTI_CLAIM: 'token_id',
     LOGIN_THROTTLE_USERNAME: { failures: 5, seconds: 30 },
     LOGIN_THROTTLE_IP: null,
+    LOGIN_QUEUE_SIZE: 100,
+    LOGIN_QUEUE_PER_CLIENT: 8,
+    REFRESH_THROTTLE: { failures: 10, seconds: 3600 },
+    DATABASE_TIMEOUT: 3,
+    REDIS_TIMEOUT: 2,
+    REQUEST_TIMEOUT: 60,
+    HEADERS_TIMEOUT: 20,
+    KEEP_ALIVE_TIMEOUT: 65,
     USER_CACHE_TTL: 300,
     USER_CACHE_SIZE: 500,
     REDIS_URL: 'redis://:pw@cache.example:6379/2',
@@ -506,4 +530,16 @@ t.test('login throttling, Redis and proxies: rates, off, and bad values', async 
   const redis = configError(t, { REDIS_URL: 'http://:hunter2@cache:6379' })
   t.equal(redis.variable, 'REDIS_URL')
   t.notMatch(redis.message, 'hunter2', 'the password is hidden')
+})
+
+t.test('bounds (issue 13): timeouts of at least a second, queue sizes of at least one', async t => {
+  for (const name of ['DATABASE_TIMEOUT', 'REDIS_TIMEOUT', 'REQUEST_TIMEOUT', 'HEADERS_TIMEOUT', 'KEEP_ALIVE_TIMEOUT']) {
+    t.equal(configError(t, { [name]: '0' }).variable, name, `${name}=0 is refused`)
+    t.equal(configError(t, { [name]: 'soon' }).variable, name, `${name}=soon is refused`)
+  }
+  for (const name of ['LOGIN_QUEUE_SIZE', 'LOGIN_QUEUE_PER_CLIENT']) {
+    t.equal(configError(t, { [name]: '0' }).variable, name, `${name}=0 is refused`)
+  }
+  t.equal(loadConfig({ REFRESH_THROTTLE: 'off' }).REFRESH_THROTTLE, null)
+  t.equal(configError(t, { REFRESH_THROTTLE: '0/1m' }).variable, 'REFRESH_THROTTLE')
 })
