@@ -1,6 +1,6 @@
 // Every setting, validated once at start; mirrors rest_framework_simplejwt/settings.py
 import { readFileSync } from 'node:fs'
-import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import { Type, type Static, type TBoolean, type TInteger, type TLiteral, type TOptional, type TSchema, type TString, type TUnion } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { ALGORITHMS, KeyError, loadKeySet, parsePreviousKeys } from './keys.js'
 
@@ -24,123 +24,267 @@ export function parseDuration (text: string): number | undefined {
   return Number(match[1]) * DURATION_UNITS[match[2] || 's']
 }
 
-const Duration = (description: string) => Type.String({ pattern: '^\\s*\\d{1,9}[smhd]?\\s*$', description })
-const Flag = (description: string) => Type.String({ pattern: '^(true|false|1|0)$', description })
-const ClaimName = (description: string) => Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,63}$', description })
-const Rate = (description: string) => Type.String({ pattern: '^(off|[1-9]\\d{0,5}/[1-9]\\d{0,8}[smhd]?)$', description })
-const Count = (description: string) => Type.String({ pattern: '^[1-9]\\d{0,6}$', description })
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
-
-/**
- * The environment as read: every variable a string. Descriptions double as the error text,
- * so a bad value is reported as "VARIABLE: must be <description> (got …)".
- */
-export const EnvSchema = Type.Object({
-  ACCESS_TOKEN_LIFETIME: Type.Optional(Duration('a duration such as 300, 300s, 5m, 1h or 1d')),
-  REFRESH_TOKEN_LIFETIME: Type.Optional(Duration('a duration such as 300, 300s, 5m, 1h or 1d')),
-  ROTATE_REFRESH_TOKENS: Type.Optional(Flag('true, false, 1 or 0')),
-  BLACKLIST_AFTER_ROTATION: Type.Optional(Flag('true, false, 1 or 0')),
-  UPDATE_LAST_LOGIN: Type.Optional(Flag('true, false, 1 or 0')),
-  REFRESH_REUSE_DETECTION: Type.Optional(Flag('true, false, 1 or 0')),
-  REFRESH_REUSE_INTERVAL: Type.Optional(Duration('a duration such as 0, 10s or 1m')),
-  SLIDING_TOKEN_LIFETIME: Type.Optional(Duration('a duration such as 300, 300s, 5m, 1h or 1d')),
-  SLIDING_TOKEN_REFRESH_LIFETIME: Type.Optional(Duration('a duration such as 300, 300s, 5m, 1h or 1d')),
-  AUTH_TOKEN_CLASSES: Type.Optional(Type.String({ pattern: '^\\s*(access|sliding)(\\s*,\\s*(access|sliding))?\\s*$', description: 'access, sliding, or both comma-separated (access,sliding)' })),
-  AUTH_STATELESS: Type.Optional(Flag('true, false, 1 or 0')),
-  JWT_ALGORITHM: Type.Optional(Type.Union(ALGORITHMS.map(a => Type.Literal(a)), { description: `one of ${ALGORITHMS.join(', ')}` })),
-  JWT_SIGNING_KEY: Type.Optional(Type.String({ minLength: 1, description: 'a non-empty key' })),
-  JWT_VERIFYING_KEY: Type.Optional(Type.String({ minLength: 1, description: 'a PEM public key' })),
-  JWT_PREVIOUS_VERIFYING_KEYS: Type.Optional(Type.String({ minLength: 1, description: 'a JWKS document of retired keys' })),
-  JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1, description: 'a non-empty string' })),
-  JWT_ISSUER: Type.Optional(Type.String({ minLength: 1, description: 'a non-empty string' })),
-  JWT_LEEWAY: Type.Optional(Duration('a duration such as 0, 30s or 1m')),
-  AUTH_HEADER_TYPES: Type.Optional(Type.String({ pattern: "^\\s*[!#$%&'*+.^_`|~0-9A-Za-z-]+(\\s*,\\s*[!#$%&'*+.^_`|~0-9A-Za-z-]+)*\\s*$", description: 'a comma-separated list of authorization schemes such as Bearer,JWT' })),
-  USER_ID_CLAIM: Type.Optional(ClaimName('a claim name (letters, digits, underscore)')),
-  TOKEN_TYPE_CLAIM: Type.Optional(ClaimName('a claim name (letters, digits, underscore)')),
-  JTI_CLAIM: Type.Optional(ClaimName('a claim name (letters, digits, underscore)')),
-  LOGIN_THROTTLE_USERNAME: Type.Optional(Rate('failures per window such as 10/1m, or off')),
-  LOGIN_THROTTLE_IP: Type.Optional(Rate('failures per window such as 100/1m, or off')),
-  LOGIN_QUEUE_SIZE: Type.Optional(Count('a number of logins from 1 to 9999999')),
-  LOGIN_QUEUE_PER_CLIENT: Type.Optional(Count('a number of logins from 1 to 9999999')),
-  REFRESH_THROTTLE: Type.Optional(Rate('refreshes per window such as 60/1m, or off')),
-  DATABASE_TIMEOUT: Type.Optional(Duration('a duration of at least 1s such as 5s')),
-  REDIS_TIMEOUT: Type.Optional(Duration('a duration of at least 1s such as 1s')),
-  REQUEST_TIMEOUT: Type.Optional(Duration('a duration of at least 1s such as 30s')),
-  HEADERS_TIMEOUT: Type.Optional(Duration('a duration of at least 1s such as 10s')),
-  KEEP_ALIVE_TIMEOUT: Type.Optional(Duration('a duration of at least 1s such as 72s')),
-  USER_CACHE_TTL: Type.Optional(Duration('a duration such as 0 (off), 30s or 1m')),
-  USER_CACHE_SIZE: Type.Optional(Type.String({ pattern: '^[1-9]\\d{0,6}$', description: 'a number of users from 1 to 9999999' })),
-  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://.+', description: 'a redis:// or rediss:// URL' })),
-  TRUST_PROXY: Type.Optional(Type.String({ pattern: '^(true|false|\\d{1,2})$', description: 'true, false or a number of proxy hops' })),
-  DATABASE_URL: Type.Optional(Type.String({ pattern: '^(postgres|postgresql)://.+|^memory://$', description: 'a postgres:// or postgresql:// URL, or memory://' })),
-  DATA_DIR: Type.Optional(Type.String({ minLength: 1, description: 'a directory path' })),
-  MIGRATE_ON_START: Type.Optional(Flag('true, false, 1 or 0')),
-  HOST: Type.Optional(Type.String({ minLength: 1, description: 'a host name or address' })),
-  PORT: Type.Optional(Type.String({ pattern: '^\\d{1,5}$', description: 'a port number' })),
-  LOG_LEVEL: Type.Optional(Type.Union(LOG_LEVELS.map(l => Type.Literal(l)), { description: `one of ${LOG_LEVELS.join(', ')}` })),
-  NODE_ENV: Type.Optional(Type.String())
-})
-export type Env = Static<typeof EnvSchema>
-
-/** At most `failures` failed logins per `seconds`, per key. */
+/** At most `failures` events (failed logins, refreshes) per `seconds`, per key. */
 export const RateLimitSchema = Type.Object({ failures: Type.Integer({ minimum: 1 }), seconds: Type.Integer({ minimum: 1 }) })
 export type RateLimit = Static<typeof RateLimitSchema>
 
-/** A rate written `10/1m`; null for `off`. */
-function parseRate (text: string | undefined, fallback: RateLimit): RateLimit | null {
-  if (text === undefined) return fallback
-  if (text === 'off') return null
-  const [failures, window] = text.split('/')
-  return { failures: Number(failures), seconds: parseDuration(window) as number }
+/**
+ * One setting, once: how the environment spells it (`text`, whose description is the error text:
+ * "VARIABLE: must be <description> (got …)"), how that text becomes a value, the value's type (also
+ * what the plugin's options accept typed), its default, and its documentation. The environment schema,
+ * the settings type, the plugin's option type, `.env.example` and docs/settings.md all derive from the
+ * table below (`npm run docs` writes the last two; `docs:check` in CI fails when they drift).
+ */
+export interface Setting<V extends TSchema = TSchema> {
+  text: TSchema
+  value: V
+  parse: (text: string) => Static<V>
+  /** The default, or how it follows from the settings before it. */
+  fallback: Static<V> | ((settings: Record<string, unknown>) => Static<V>)
+  /** The default as the environment would write it, for the docs ('' when unset). */
+  shown: string
+  /** What it does, one sentence for the docs and .env.example. */
+  doc: string
+  /** The djangorestframework-simplejwt setting it mirrors. */
+  simplejwt?: string
+  /** A heading that groups settings in .env.example and the docs. */
+  group: string
+  /** A setting of the standalone server only (the host application owns these in library mode). */
+  server?: true
+  /** Never echoed back in an error message. */
+  secret?: true
+  /** May instead be read from the file that `<NAME>_FILE` names. */
+  file?: true
 }
 
-/** The validated settings every part of the app receives; names are simplejwt's where it has one. */
+type Extra = Pick<Setting, 'doc' | 'group' | 'simplejwt' | 'server' | 'secret' | 'file'>
+
+const DURATION_TEXT = 'a duration such as 300, 300s, 5m, 1h or 1d'
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+type LogLevel = typeof LOG_LEVELS[number]
+const CLAIM_NAME = '^[A-Za-z_][A-Za-z0-9_]{0,63}$'
+const HEADER_TYPE = "[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+
+/** Seconds as the docs write them: 300 → 5m. */
+function showDuration (seconds: number): string {
+  for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60]] as const) {
+    if (seconds >= size && seconds % size === 0) return `${seconds / size}${unit}`
+  }
+  return seconds === 0 ? '0' : `${seconds}s`
+}
+
+const Integer = (minimum: number) => Type.Integer({ minimum })
+
+function duration (fallback: number, extra: Extra & { minimum?: number, expect?: string }): Setting<TInteger> {
+  const { minimum = 1, expect = DURATION_TEXT, ...rest } = extra
+  return {
+    text: Type.String({ pattern: '^\\s*\\d{1,9}[smhd]?\\s*$', description: expect }),
+    value: Integer(minimum),
+    parse: (text) => parseDuration(text) as number,
+    fallback,
+    shown: showDuration(fallback),
+    ...rest
+  }
+}
+
+function flag (fallback: boolean | ((settings: Record<string, unknown>) => boolean), shown: string, extra: Extra): Setting<TBoolean> {
+  return {
+    text: Type.String({ pattern: '^(true|false|1|0)$', description: 'true, false, 1 or 0' }),
+    value: Type.Boolean(),
+    parse: (text) => text === 'true' || text === '1',
+    fallback,
+    shown,
+    ...extra
+  }
+}
+
+const RateValue = Type.Union([RateLimitSchema, Type.Null()])
+function rate (fallback: RateLimit | null, expect: string, extra: Extra): Setting<typeof RateValue> {
+  return {
+    text: Type.String({ pattern: '^(off|[1-9]\\d{0,5}/[1-9]\\d{0,8}[smhd]?)$', description: expect }),
+    value: RateValue,
+    parse: (text) => {
+      if (text === 'off') return null
+      const [failures, window] = text.split('/')
+      return { failures: Number(failures), seconds: parseDuration(window) as number }
+    },
+    fallback,
+    shown: fallback === null ? 'off' : `${fallback.failures}/${showDuration(fallback.seconds)}`,
+    ...extra
+  }
+}
+
+function count (fallback: number, expect: string, extra: Extra): Setting<TInteger> {
+  return {
+    text: Type.String({ pattern: '^[1-9]\\d{0,6}$', description: expect }),
+    value: Integer(1),
+    parse: Number,
+    fallback,
+    shown: String(fallback),
+    ...extra
+  }
+}
+
+function claimName (fallback: string, extra: Extra): Setting<TString> {
+  return {
+    text: Type.String({ pattern: CLAIM_NAME, description: 'a claim name (letters, digits, underscore)' }),
+    value: Type.String({ pattern: CLAIM_NAME }),
+    parse: (text) => text,
+    fallback,
+    shown: fallback,
+    ...extra
+  }
+}
+
+/** A string setting: `fallback` undefined leaves it unset. */
+function text<F extends string | undefined> (text: TSchema, fallback: F, extra: Extra): Setting<F extends string ? TString : TOptional<TString>> {
+  const value = fallback === undefined ? Type.Optional(Type.String({ minLength: 1 })) : Type.String()
+  return { text, value, parse: (value: string) => value, fallback, shown: fallback ?? '', ...extra } as unknown as Setting<F extends string ? TString : TOptional<TString>>
+}
+
+function choice<T extends string> (choices: readonly T[], fallback: T, extra: Extra): Setting<TUnion<Array<TLiteral<T>>>> {
+  return {
+    text: Type.Union(choices.map(c => Type.Literal(c)), { description: `one of ${choices.join(', ')}` }),
+    value: Type.Union(choices.map(c => Type.Literal(c))),
+    parse: (text) => text as Static<TUnion<Array<TLiteral<T>>>>,
+    fallback: fallback as Static<TUnion<Array<TLiteral<T>>>>,
+    shown: fallback,
+    ...extra
+  }
+}
+
+const list = (text: string) => text.split(',').map(item => item.trim())
+
+const TOKENS = 'Tokens'
+const KEYS = 'Signing and verifying keys'
+const CLAIMS = 'Claims and headers'
+const ABUSE = 'Throttling and bounds'
+const CACHE = 'Caches'
+const STORAGE = 'Storage'
+const SERVER = 'The standalone server'
+
+/** Every setting, in the order they are checked and documented; names are simplejwt's where it has one. */
+export const SETTINGS = {
+  ACCESS_TOKEN_LIFETIME: duration(300, { group: TOKENS, simplejwt: 'ACCESS_TOKEN_LIFETIME', doc: 'lifetime of access tokens' }),
+  REFRESH_TOKEN_LIFETIME: duration(86400, { group: TOKENS, simplejwt: 'REFRESH_TOKEN_LIFETIME', doc: 'lifetime of refresh tokens' }),
+  ROTATE_REFRESH_TOKENS: flag(false, 'false', { group: TOKENS, simplejwt: 'ROTATE_REFRESH_TOKENS', doc: '`/refresh/` also returns a new refresh token' }),
+  BLACKLIST_AFTER_ROTATION: flag(false, 'false', { group: TOKENS, simplejwt: 'BLACKLIST_AFTER_ROTATION', doc: 'the rotated-away refresh token is blacklisted; needs `ROTATE_REFRESH_TOKENS` (refused otherwise, instead of silently doing nothing)' }),
+  UPDATE_LAST_LOGIN: flag(false, 'false', { group: TOKENS, simplejwt: 'UPDATE_LAST_LOGIN', doc: 'set `users.last_login` at each login' }),
+  REFRESH_REUSE_DETECTION: flag((s) => s.ROTATE_REFRESH_TOKENS === true && s.BLACKLIST_AFTER_ROTATION === true, '', { group: TOKENS, doc: 'a rotated-away refresh token presented again revokes its whole family; on by default when both settings above are on' }),
+  REFRESH_REUSE_INTERVAL: duration(0, { minimum: 0, expect: 'a duration such as 0, 10s or 1m', group: TOKENS, doc: 'replays within this time after a rotation are refused without revoking the family (for clients that retry)' }),
+  SLIDING_TOKEN_LIFETIME: duration(300, { group: TOKENS, simplejwt: 'SLIDING_TOKEN_LIFETIME', doc: 'lifetime of a sliding token (and of each refreshed one)' }),
+  SLIDING_TOKEN_REFRESH_LIFETIME: duration(86400, { group: TOKENS, simplejwt: 'SLIDING_TOKEN_REFRESH_LIFETIME', doc: 'how long after login a sliding token may be refreshed (its `refresh_exp` claim)' }),
+  AUTH_TOKEN_CLASSES: {
+    text: Type.String({ pattern: '^\\s*(access|sliding)(\\s*,\\s*(access|sliding))?\\s*$', description: 'access, sliding, or both comma-separated (access,sliding)' }),
+    value: Type.Array(Type.Union([Type.Literal('access'), Type.Literal('sliding')]), { minItems: 1, uniqueItems: true }),
+    parse: (text: string) => list(text) as Array<'access' | 'sliding'>,
+    fallback: ['access'] as Array<'access' | 'sliding'>,
+    shown: 'access',
+    group: TOKENS,
+    simplejwt: 'AUTH_TOKEN_CLASSES',
+    doc: 'token types protected routes accept, tried in order: `access`, `sliding`, or `access,sliding`'
+  },
+  AUTH_STATELESS: flag(false, 'false', { group: TOKENS, simplejwt: 'JWTStatelessUserAuthentication', doc: 'protected routes trust the token\'s claims alone, without loading the user: no database round trip, but no inactive-user or revoke-all check on access tokens' }),
+  JWT_ALGORITHM: choice(ALGORITHMS, 'HS256', { group: KEYS, simplejwt: 'ALGORITHM', doc: '`HS256`, `HS384`, `HS512`, `RS256`, `RS384`, `RS512`, `PS256`, `PS384`, `PS512`, `ES256`, `ES384`, `ES512` or `EdDSA` (Ed25519); tokens with any other `alg` are refused' }),
+  JWT_SIGNING_KEY: text(Type.String({ minLength: 1, description: 'a non-empty key' }), undefined, { group: KEYS, simplejwt: 'SIGNING_KEY', secret: true, file: true, doc: 'the HMAC secret, or the PEM private key (a PEM value may use literal `\\n` for newlines); required in production, generated once and stored in the database otherwise' }),
+  JWT_VERIFYING_KEY: text(Type.String({ minLength: 1, description: 'a PEM public key' }), undefined, { group: KEYS, simplejwt: 'VERIFYING_KEY', file: true, doc: 'the PEM public key (asymmetric algorithms); derived from the signing key when unset, and checked against it at start' }),
+  JWT_PREVIOUS_VERIFYING_KEYS: text(Type.String({ minLength: 1, description: 'a JWKS document of retired keys' }), undefined, { group: KEYS, secret: true, file: true, doc: 'retired keys still accepted for verification: a JWKS document `{"keys":[…]}`, each key with its `alg`' }),
+  JWT_AUDIENCE: text(Type.String({ minLength: 1, description: 'a non-empty string' }), undefined, { group: CLAIMS, simplejwt: 'AUDIENCE', doc: 'added as `aud` and required on every token' }),
+  JWT_ISSUER: text(Type.String({ minLength: 1, description: 'a non-empty string' }), undefined, { group: CLAIMS, simplejwt: 'ISSUER', doc: 'added as `iss` and required on every token' }),
+  JWT_LEEWAY: duration(0, { minimum: 0, expect: 'a duration such as 0, 30s or 1m', group: CLAIMS, simplejwt: 'LEEWAY', doc: 'clock skew allowed on `exp`, `nbf` and `iat`' }),
+  AUTH_HEADER_TYPES: {
+    text: Type.String({ pattern: `^\\s*${HEADER_TYPE}(\\s*,\\s*${HEADER_TYPE})*\\s*$`, description: 'a comma-separated list of authorization schemes such as Bearer,JWT' }),
+    value: Type.Array(Type.String({ pattern: `^${HEADER_TYPE}$` }), { minItems: 1 }),
+    parse: list,
+    fallback: ['Bearer'],
+    shown: 'Bearer',
+    group: CLAIMS,
+    simplejwt: 'AUTH_HEADER_TYPES',
+    doc: 'accepted `Authorization` schemes, comma-separated, case-sensitive'
+  },
+  USER_ID_CLAIM: claimName('user_id', { group: CLAIMS, simplejwt: 'USER_ID_CLAIM', doc: 'claim holding the user\'s id' }),
+  TOKEN_TYPE_CLAIM: claimName('token_type', { group: CLAIMS, simplejwt: 'TOKEN_TYPE_CLAIM', doc: 'claim holding `access`, `refresh` or `sliding`' }),
+  JTI_CLAIM: claimName('jti', { group: CLAIMS, simplejwt: 'JTI_CLAIM', doc: 'claim holding the token\'s id' }),
+  LOGIN_THROTTLE_USERNAME: rate({ failures: 10, seconds: 60 }, 'failures per window such as 10/1m, or off', { group: ABUSE, doc: 'failed logins allowed per username per window (`N/duration`), or `off`' }),
+  LOGIN_THROTTLE_IP: rate({ failures: 100, seconds: 60 }, 'failures per window such as 100/1m, or off', { group: ABUSE, doc: 'failed logins allowed per client address per window, or `off`' }),
+  LOGIN_QUEUE_SIZE: count(32, 'a number of logins from 1 to 9999999', { group: ABUSE, doc: 'password checks running or waiting at once, in all; more are answered 503 with `Retry-After` at once, before any hashing' }),
+  LOGIN_QUEUE_PER_CLIENT: count(4, 'a number of logins from 1 to 9999999', { group: ABUSE, doc: 'password checks running or waiting at once from one client address; more are answered 429 with `Retry-After` at once' }),
+  REFRESH_THROTTLE: rate({ failures: 60, seconds: 60 }, 'refreshes per window such as 60/1m, or off', { group: ABUSE, doc: 'refreshes (and sliding refreshes) allowed per user per window, or `off`; more are answered 429' }),
+  DATABASE_TIMEOUT: duration(5, { expect: 'a duration of at least 1s such as 5s', group: ABUSE, doc: 'the longest any database call may take (`statement_timeout`, `lock_timeout` and a bound on the client side); the request then gets 503 with `Retry-After`' }),
+  REDIS_TIMEOUT: duration(1, { expect: 'a duration of at least 1s such as 1s', group: ABUSE, doc: 'the longest a Redis command may take; the in-process counters are used meanwhile' }),
+  USER_CACHE_TTL: duration(60, { minimum: 0, expect: 'a duration such as 0 (off), 30s or 1m', group: CACHE, doc: 'the longest a cached user, or a cached token status, lives without a notification (changes arrive through `LISTEN/NOTIFY` at once); `0` turns both caches off' }),
+  USER_CACHE_SIZE: count(10_000, 'a number of users from 1 to 9999999', { group: CACHE, doc: 'users kept in memory per instance, and as many token statuses' }),
+  REDIS_URL: text(Type.String({ pattern: '^rediss?://.+', description: 'a redis:// or rediss:// URL' }), undefined, { group: STORAGE, doc: '`redis://…`: throttling counters shared by every instance; unset counts in-process' }),
+  TRUST_PROXY: {
+    text: Type.String({ pattern: '^(true|false|\\d{1,2})$', description: 'true, false or a number of proxy hops' }),
+    value: Type.Union([Type.Boolean(), Integer(0)]),
+    parse: (text: string) => text === 'true' ? true : text === 'false' ? false : Number(text),
+    fallback: false as boolean | number,
+    shown: 'false',
+    group: SERVER,
+    server: true,
+    doc: '`true`, or the number of proxy hops whose `X-Forwarded-For` to believe (the client address keys throttling)'
+  },
+  DATABASE_URL: text(Type.String({ pattern: '^(postgres|postgresql)://.+|^memory://$', description: 'a postgres:// or postgresql:// URL, or memory://' }), undefined, { group: STORAGE, doc: '`postgres://…` for PostgreSQL; unset for the embedded PGlite in `DATA_DIR`; `memory://` for a throwaway database' }),
+  DATA_DIR: text(Type.String({ minLength: 1, description: 'a directory path' }), './.data', { group: STORAGE, doc: 'where the embedded database lives' }),
+  MIGRATE_ON_START: flag(true, 'true', { group: STORAGE, doc: 'apply pending migrations at start (under a PostgreSQL advisory lock, so instances may start together)' }),
+  REQUEST_TIMEOUT: duration(30, { expect: 'a duration of at least 1s such as 30s', group: SERVER, server: true, doc: 'the time a client has to send a whole request (Node\'s `requestTimeout`); then 408' }),
+  HEADERS_TIMEOUT: duration(10, { expect: 'a duration of at least 1s such as 10s', group: SERVER, server: true, doc: 'the time a client has to send the request headers (Node\'s `headersTimeout`); then 408' }),
+  KEEP_ALIVE_TIMEOUT: duration(72, { expect: 'a duration of at least 1s such as 72s', group: SERVER, server: true, doc: 'how long an idle keep-alive connection stays open (longer than common load balancers\' 60 s)' }),
+  HOST: text(Type.String({ minLength: 1, description: 'a host name or address' }), '127.0.0.1', { group: SERVER, server: true, doc: 'the address to listen on' }),
+  PORT: {
+    text: Type.String({ pattern: '^\\d{1,5}$', description: 'a port number' }),
+    value: Type.Integer({ minimum: 0, maximum: 65535 }),
+    parse: Number,
+    fallback: 3000,
+    shown: '3000',
+    group: SERVER,
+    server: true,
+    doc: 'the port to listen on'
+  },
+  LOG_LEVEL: choice(LOG_LEVELS, 'info' as LogLevel, { group: SERVER, server: true, doc: '`fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`' }),
+  NODE_ENV: {
+    text: Type.String(),
+    value: Type.Boolean(),
+    parse: (text: string) => text === 'production',
+    fallback: false,
+    shown: '',
+    group: SERVER,
+    doc: '`production` refuses a missing signing key and an HMAC key (current or retired) shorter than its hash (32 bytes for HS256, 48 for HS384, 64 for HS512); in library mode it defaults to the process\'s'
+  }
+} satisfies Record<string, Setting>
+
+type Settings = typeof SETTINGS
+export type SettingName = keyof Settings
+/** NODE_ENV is kept as PRODUCTION: the only question the code asks of it. */
+type ConfigProperties = { [K in Exclude<SettingName, 'NODE_ENV'>]: Settings[K]['value'] } & { PRODUCTION: TBoolean }
+
+/** The environment as read: every variable a string (the descriptions are the error texts). */
+export const EnvSchema = Type.Object(Object.fromEntries(
+  Object.entries(SETTINGS).map(([name, setting]) => [name, Type.Optional(setting.text)])
+) as { [K in SettingName]: TOptional<TSchema> })
+
+/** The validated settings every part of the app receives. */
 export const ConfigSchema = Type.Object({
-  ACCESS_TOKEN_LIFETIME: Type.Integer({ minimum: 1, description: 'seconds' }),
-  REFRESH_TOKEN_LIFETIME: Type.Integer({ minimum: 1, description: 'seconds' }),
-  ROTATE_REFRESH_TOKENS: Type.Boolean(),
-  BLACKLIST_AFTER_ROTATION: Type.Boolean(),
-  UPDATE_LAST_LOGIN: Type.Boolean(),
-  REFRESH_REUSE_DETECTION: Type.Boolean({ description: 'revoke a family when a rotated-away refresh token comes back' }),
-  REFRESH_REUSE_INTERVAL: Type.Integer({ minimum: 0, description: 'seconds after a rotation during which a replay is refused without revoking the family' }),
-  SLIDING_TOKEN_LIFETIME: Type.Integer({ minimum: 1, description: 'seconds' }),
-  SLIDING_TOKEN_REFRESH_LIFETIME: Type.Integer({ minimum: 1, description: 'seconds' }),
-  AUTH_TOKEN_CLASSES: Type.Array(Type.Union([Type.Literal('access'), Type.Literal('sliding')]), { minItems: 1, uniqueItems: true, description: 'token types protected routes accept, tried in this order' }),
-  AUTH_STATELESS: Type.Boolean({ description: 'authenticate protected routes from the token\'s claims alone, without loading the user (JWTStatelessUserAuthentication)' }),
-  JWT_ALGORITHM: Type.Union(ALGORITHMS.map(a => Type.Literal(a))),
-  JWT_SIGNING_KEY: Type.Optional(Type.String({ minLength: 1 })),
-  JWT_VERIFYING_KEY: Type.Optional(Type.String({ minLength: 1 })),
-  JWT_PREVIOUS_VERIFYING_KEYS: Type.Optional(Type.String({ minLength: 1 })),
-  JWT_AUDIENCE: Type.Optional(Type.String()),
-  JWT_ISSUER: Type.Optional(Type.String()),
-  JWT_LEEWAY: Type.Integer({ minimum: 0, description: 'seconds' }),
-  AUTH_HEADER_TYPES: Type.Array(Type.String(), { minItems: 1 }),
-  USER_ID_CLAIM: Type.String(),
-  TOKEN_TYPE_CLAIM: Type.String(),
-  JTI_CLAIM: Type.String(),
-  LOGIN_THROTTLE_USERNAME: Type.Union([RateLimitSchema, Type.Null()]),
-  LOGIN_THROTTLE_IP: Type.Union([RateLimitSchema, Type.Null()]),
-  LOGIN_QUEUE_SIZE: Type.Integer({ minimum: 1, description: 'logins checking or waiting to check a password at once, in all; more are answered 503 at once' }),
-  LOGIN_QUEUE_PER_CLIENT: Type.Integer({ minimum: 1, description: 'logins checking or waiting to check a password at once from one client address; more are answered 429 at once' }),
-  REFRESH_THROTTLE: Type.Union([RateLimitSchema, Type.Null()], { description: 'refreshes (and sliding refreshes) per user per window' }),
-  DATABASE_TIMEOUT: Type.Integer({ minimum: 1, description: 'seconds any database call may take (statement_timeout, lock_timeout, and a bound on the client side); then 503' }),
-  REDIS_TIMEOUT: Type.Integer({ minimum: 1, description: 'seconds a Redis command may take before the in-process counters are used instead' }),
-  REQUEST_TIMEOUT: Type.Integer({ minimum: 1, description: 'seconds a client has to send a whole request (Node requestTimeout); then 408' }),
-  HEADERS_TIMEOUT: Type.Integer({ minimum: 1, description: 'seconds a client has to send the request headers (Node headersTimeout); then 408' }),
-  KEEP_ALIVE_TIMEOUT: Type.Integer({ minimum: 1, description: 'seconds an idle keep-alive connection stays open' }),
-  USER_CACHE_TTL: Type.Integer({ minimum: 0, description: 'seconds a cached user may live without a change notification; 0 turns the cache off' }),
-  USER_CACHE_SIZE: Type.Integer({ minimum: 1 }),
-  REDIS_URL: Type.Optional(Type.String()),
-  TRUST_PROXY: Type.Union([Type.Boolean(), Type.Integer({ minimum: 0 })]),
-  DATABASE_URL: Type.Optional(Type.String()),
-  DATA_DIR: Type.String(),
-  MIGRATE_ON_START: Type.Boolean(),
-  HOST: Type.String(),
-  PORT: Type.Integer({ minimum: 0, maximum: 65535 }),
-  LOG_LEVEL: Type.Union(LOG_LEVELS.map(l => Type.Literal(l))),
+  ...Object.fromEntries(Object.entries(SETTINGS).filter(([name]) => name !== 'NODE_ENV').map(([name, setting]) => [name, setting.value])),
   PRODUCTION: Type.Boolean()
-})
+} as unknown as ConfigProperties)
 export type Config = Static<typeof ConfigSchema>
+
+/** Settings that may instead be read from the file that `<NAME>_FILE` names. */
+export const FILE_SETTINGS = Object.entries(SETTINGS).filter(([, setting]) => 'file' in setting).map(([name]) => name)
+
+/**
+ * The settings as the plugin's options take them: typed values, or text as the environment writes
+ * it (`'5m'`, `'true'`). Undefined counts as unset, so `process.env.X` may be passed as it is.
+ */
+export type SimpleJwtSettings = {
+  -readonly [K in SettingName as Settings[K] extends { server: true } ? never : K]?: (K extends 'NODE_ENV' ? string : Static<Settings[K]['value']> | string) | undefined
+} & {
+  JWT_SIGNING_KEY_FILE?: string | undefined
+  JWT_VERIFYING_KEY_FILE?: string | undefined
+  JWT_PREVIOUS_VERIFYING_KEYS_FILE?: string | undefined
+}
 
 /** A URL with its password hidden, for messages and logs. */
 export function redactUrl (url: string): string {
@@ -148,16 +292,14 @@ export function redactUrl (url: string): string {
 }
 
 /** Values that must never be echoed back in an error message. */
-const SECRET_VARIABLES = new Set(['JWT_SIGNING_KEY', 'JWT_PREVIOUS_VERIFYING_KEYS'])
-/** Variables whose value may instead be read from the file named by `<NAME>_FILE`. */
-const FILE_VARIABLES = ['JWT_SIGNING_KEY', 'JWT_VERIFYING_KEY', 'JWT_PREVIOUS_VERIFYING_KEYS'] as const
+const SECRET_SETTINGS = new Set(Object.entries(SETTINGS).filter(([, setting]) => 'secret' in setting).map(([name]) => name))
 
 type RawEnv = Record<string, string | undefined>
 
 /** Reads `<NAME>_FILE` into `<NAME>`, and turns a literal `\n` in a PEM value into a newline. */
 function resolveFiles (env: RawEnv): RawEnv {
   const resolved: RawEnv = { ...env }
-  for (const name of FILE_VARIABLES) {
+  for (const name of FILE_SETTINGS) {
     const file = env[`${name}_FILE`]
     if (file !== undefined && file !== '') {
       if (env[name] !== undefined && env[name] !== '') {
@@ -171,87 +313,79 @@ function resolveFiles (env: RawEnv): RawEnv {
       // An empty file is a mistake, never a request for the generated development key.
       if (resolved[name] === '') throw new ConfigError(`${name}_FILE`, `${JSON.stringify(file)} is empty`)
     }
-    const value = resolved[name]
-    if (value?.includes('-----BEGIN') === true) resolved[name] = value.replace(/\\n/g, '\n')
+    const value: unknown = resolved[name]
+    if (typeof value === 'string' && value.includes('-----BEGIN')) resolved[name] = value.replace(/\\n/g, '\n')
   }
   return resolved
 }
 
-function firstProblem (env: Env): ConfigError | undefined {
-  const error = Value.Errors(EnvSchema, env).First()
-  if (error === undefined) return undefined
-  const name = error.path.slice(1)
-  const schema = (EnvSchema.properties as Record<string, TSchema>)[name]
-  const shown = (name === 'DATABASE_URL' || name === 'REDIS_URL') && typeof error.value === 'string' ? redactUrl(error.value) : error.value
-  const got = SECRET_VARIABLES.has(name) ? '' : ` (got ${JSON.stringify(shown)})`
-  return new ConfigError(name, `must be ${schema?.description ?? 'valid'}${got}`)
+/** "NAME: must be <what the setting expects> (got …)", never echoing a secret or a URL's password. */
+function badValue (name: string, setting: Setting, value: unknown): ConfigError {
+  const shown = (name === 'DATABASE_URL' || name === 'REDIS_URL') && typeof value === 'string' ? redactUrl(value) : value
+  const got = SECRET_SETTINGS.has(name) ? '' : ` (got ${JSON.stringify(shown)})`
+  return new ConfigError(name, `must be ${setting.text.description ?? 'valid'}${got}`)
 }
 
-const flag = (value: string | undefined, fallback: boolean) => value === undefined ? fallback : value === 'true' || value === '1'
+/**
+ * The settings from values given by name: text as the environment writes it (checked against the
+ * setting's text, then parsed), or, from the plugin's options, typed values (checked against the
+ * setting's type). Empty strings and undefined count as unset; unset ones take their default.
+ */
+function settingsFrom (given: Record<string, unknown>): Config {
+  const values: Record<string, unknown> = {}
+  for (const [name, setting] of Object.entries(SETTINGS) as Array<[string, Setting]>) {
+    const value = given[name]
+    if (value === undefined || value === '') {
+      values[name] = typeof setting.fallback === 'function' ? (setting.fallback as (s: Record<string, unknown>) => unknown)(values) : setting.fallback
+    } else if (typeof value === 'string') {
+      if (!Value.Check(setting.text, value)) throw badValue(name, setting, value)
+      values[name] = setting.parse(value)
+    } else {
+      if (!Value.Check(setting.value, value)) throw badValue(name, setting, value)
+      values[name] = value
+    }
+  }
+  const { NODE_ENV: production, ...config } = values
+  return { ...config, PRODUCTION: production } as Config
+}
 
 /**
  * Validates the environment and returns the settings, or throws a ConfigError naming the
  * first bad variable. Empty strings count as unset, as with most twelve-factor tooling.
  */
 export function loadConfig (rawEnv: RawEnv): Config {
-  const picked: RawEnv = {}
-  const withFiles = resolveFiles(rawEnv)
-  for (const name of Object.keys(EnvSchema.properties)) {
-    const value = withFiles[name]
-    if (value !== undefined && value !== '') picked[name] = value
-  }
-  const env = picked as Env
-  const problem = firstProblem(env)
-  if (problem !== undefined) throw problem
+  const config = settingsFrom(resolveFiles(rawEnv))
+  checkConfig(config)
+  return config
+}
 
-  const duration = (value: string | undefined, fallback: number) => value === undefined ? fallback : parseDuration(value) as number
-  const rotate = flag(env.ROTATE_REFRESH_TOKENS, false)
-  const blacklistAfterRotation = flag(env.BLACKLIST_AFTER_ROTATION, false)
-  const config: Config = {
-    ACCESS_TOKEN_LIFETIME: duration(env.ACCESS_TOKEN_LIFETIME, 300),
-    REFRESH_TOKEN_LIFETIME: duration(env.REFRESH_TOKEN_LIFETIME, 86400),
-    ROTATE_REFRESH_TOKENS: rotate,
-    BLACKLIST_AFTER_ROTATION: blacklistAfterRotation,
-    UPDATE_LAST_LOGIN: flag(env.UPDATE_LAST_LOGIN, false),
-    REFRESH_REUSE_DETECTION: flag(env.REFRESH_REUSE_DETECTION, rotate && blacklistAfterRotation),
-    REFRESH_REUSE_INTERVAL: duration(env.REFRESH_REUSE_INTERVAL, 0),
-    SLIDING_TOKEN_LIFETIME: duration(env.SLIDING_TOKEN_LIFETIME, 300),
-    SLIDING_TOKEN_REFRESH_LIFETIME: duration(env.SLIDING_TOKEN_REFRESH_LIFETIME, 86400),
-    AUTH_TOKEN_CLASSES: (env.AUTH_TOKEN_CLASSES ?? 'access').split(',').map(s => s.trim() as 'access' | 'sliding'),
-    AUTH_STATELESS: flag(env.AUTH_STATELESS, false),
-    JWT_ALGORITHM: env.JWT_ALGORITHM ?? 'HS256',
-    JWT_SIGNING_KEY: env.JWT_SIGNING_KEY,
-    JWT_VERIFYING_KEY: env.JWT_VERIFYING_KEY,
-    JWT_PREVIOUS_VERIFYING_KEYS: env.JWT_PREVIOUS_VERIFYING_KEYS,
-    JWT_AUDIENCE: env.JWT_AUDIENCE,
-    JWT_ISSUER: env.JWT_ISSUER,
-    JWT_LEEWAY: duration(env.JWT_LEEWAY, 0),
-    AUTH_HEADER_TYPES: (env.AUTH_HEADER_TYPES ?? 'Bearer').split(',').map(s => s.trim()),
-    USER_ID_CLAIM: env.USER_ID_CLAIM ?? 'user_id',
-    TOKEN_TYPE_CLAIM: env.TOKEN_TYPE_CLAIM ?? 'token_type',
-    JTI_CLAIM: env.JTI_CLAIM ?? 'jti',
-    LOGIN_THROTTLE_USERNAME: parseRate(env.LOGIN_THROTTLE_USERNAME, { failures: 10, seconds: 60 }),
-    LOGIN_THROTTLE_IP: parseRate(env.LOGIN_THROTTLE_IP, { failures: 100, seconds: 60 }),
-    LOGIN_QUEUE_SIZE: env.LOGIN_QUEUE_SIZE === undefined ? 32 : Number(env.LOGIN_QUEUE_SIZE),
-    LOGIN_QUEUE_PER_CLIENT: env.LOGIN_QUEUE_PER_CLIENT === undefined ? 4 : Number(env.LOGIN_QUEUE_PER_CLIENT),
-    REFRESH_THROTTLE: parseRate(env.REFRESH_THROTTLE, { failures: 60, seconds: 60 }),
-    DATABASE_TIMEOUT: duration(env.DATABASE_TIMEOUT, 5),
-    REDIS_TIMEOUT: duration(env.REDIS_TIMEOUT, 1),
-    REQUEST_TIMEOUT: duration(env.REQUEST_TIMEOUT, 30),
-    HEADERS_TIMEOUT: duration(env.HEADERS_TIMEOUT, 10),
-    KEEP_ALIVE_TIMEOUT: duration(env.KEEP_ALIVE_TIMEOUT, 72),
-    USER_CACHE_TTL: duration(env.USER_CACHE_TTL, 60),
-    USER_CACHE_SIZE: env.USER_CACHE_SIZE === undefined ? 10_000 : Number(env.USER_CACHE_SIZE),
-    REDIS_URL: env.REDIS_URL,
-    TRUST_PROXY: env.TRUST_PROXY === undefined || env.TRUST_PROXY === 'false' ? false : env.TRUST_PROXY === 'true' ? true : Number(env.TRUST_PROXY),
-    DATABASE_URL: env.DATABASE_URL,
-    DATA_DIR: env.DATA_DIR ?? './.data',
-    MIGRATE_ON_START: flag(env.MIGRATE_ON_START, true),
-    HOST: env.HOST ?? '127.0.0.1',
-    PORT: env.PORT === undefined ? 3000 : Number(env.PORT),
-    LOG_LEVEL: env.LOG_LEVEL ?? 'info',
-    PRODUCTION: env.NODE_ENV === 'production'
+/** The plugin's own options, which are not settings. */
+const OPTION_NAMES = new Set(['prefix', 'database', 'tokenClaims', 'now', 'admin', 'jwksPath', 'securityScheme', 'config'])
+const SETTING_NAMES = new Set([...Object.keys(SETTINGS), ...FILE_SETTINGS.map(name => `${name}_FILE`)])
+/** Settings of the standalone process that mean nothing inside an application. */
+const SERVER_SETTINGS = new Set(Object.entries(SETTINGS).filter(([, setting]) => 'server' in setting).map(([name]) => name))
+
+/**
+ * The plugin's settings (library mode), validated as the environment is but taking typed values as
+ * they are; unknown names are refused, not ignored. NODE_ENV defaults to `processEnv`'s.
+ */
+export function configFromOptions (options: Record<string, unknown>, processEnv: RawEnv = {}): Config {
+  const given: Record<string, unknown> = { NODE_ENV: processEnv.NODE_ENV }
+  for (const [name, value] of Object.entries(options)) {
+    if (OPTION_NAMES.has(name)) continue
+    if (!SETTING_NAMES.has(name) || SERVER_SETTINGS.has(name)) {
+      throw new ConfigError(name, SERVER_SETTINGS.has(name) ? 'is a setting of the standalone server, not of the plugin' : 'is not a setting of fastify-simplejwt')
+    }
+    if (value !== undefined) given[name] = value
   }
+  const files: RawEnv = {}
+  for (const name of FILE_SETTINGS) {
+    const file = given[`${name}_FILE`]
+    if (file !== undefined && typeof file !== 'string') throw new ConfigError(`${name}_FILE`, `must be a file path (got ${JSON.stringify(file)})`)
+    files[name] = given[name] as string | undefined
+    files[`${name}_FILE`] = file
+  }
+  const config = settingsFrom({ ...given, ...resolveFiles(files) })
   checkConfig(config)
   return config
 }

@@ -4,7 +4,7 @@
 import fp from 'fastify-plugin'
 import { AjvCompiler } from '@fastify/ajv-compiler'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { ConfigError, EnvSchema, loadConfig, type Algorithm, type Config, type RateLimit } from './config.js'
+import { configFromOptions as settingsFromOptions, type Config, type SimpleJwtSettings } from './config.js'
 import type { DatabaseOption } from './db/client.js'
 import type { TokenClaimsHook } from './tokens.js'
 import { createService, type SimpleJwt } from '../plugins/service.js'
@@ -23,61 +23,6 @@ import slidingRoutes from '../routes/sliding.js'
 import revokeAllRoutes from '../routes/revoke-all.js'
 import jwksRoutes from '../routes/jwks.js'
 import adminUserRoutes from '../routes/admin-users.js'
-
-/** A duration in seconds, or written as the environment writes it: `300`, `300s`, `5m`, `1h`, `1d`. */
-export type Duration = number | string
-
-/**
- * The settings, named and validated exactly as the environment variables of the standalone server
- * (README "Settings"); values may also be given as numbers, booleans and arrays.
- */
-export interface SimpleJwtSettings {
-  ACCESS_TOKEN_LIFETIME?: Duration
-  REFRESH_TOKEN_LIFETIME?: Duration
-  ROTATE_REFRESH_TOKENS?: boolean
-  BLACKLIST_AFTER_ROTATION?: boolean
-  UPDATE_LAST_LOGIN?: boolean
-  REFRESH_REUSE_DETECTION?: boolean
-  REFRESH_REUSE_INTERVAL?: Duration
-  SLIDING_TOKEN_LIFETIME?: Duration
-  SLIDING_TOKEN_REFRESH_LIFETIME?: Duration
-  AUTH_TOKEN_CLASSES?: Array<'access' | 'sliding'> | string
-  AUTH_STATELESS?: boolean
-  JWT_ALGORITHM?: Algorithm
-  JWT_SIGNING_KEY?: string
-  JWT_SIGNING_KEY_FILE?: string
-  JWT_VERIFYING_KEY?: string
-  JWT_VERIFYING_KEY_FILE?: string
-  JWT_PREVIOUS_VERIFYING_KEYS?: string
-  JWT_PREVIOUS_VERIFYING_KEYS_FILE?: string
-  JWT_AUDIENCE?: string
-  JWT_ISSUER?: string
-  JWT_LEEWAY?: Duration
-  AUTH_HEADER_TYPES?: string[] | string
-  USER_ID_CLAIM?: string
-  TOKEN_TYPE_CLAIM?: string
-  JTI_CLAIM?: string
-  /** Failed logins per window, `10/1m`, or `off` (null). */
-  LOGIN_THROTTLE_USERNAME?: string | RateLimit | null
-  LOGIN_THROTTLE_IP?: string | RateLimit | null
-  /** Password checks running or waiting at once, in all (503 beyond) and per client address (429 beyond). */
-  LOGIN_QUEUE_SIZE?: number
-  LOGIN_QUEUE_PER_CLIENT?: number
-  /** Refreshes per user per window, `60/1m`, or `off` (null). */
-  REFRESH_THROTTLE?: string | RateLimit | null
-  /** The bound on every database call (then 503), and on every Redis command (then in-process counters). */
-  DATABASE_TIMEOUT?: Duration
-  REDIS_TIMEOUT?: Duration
-  USER_CACHE_TTL?: Duration
-  USER_CACHE_SIZE?: number
-  REDIS_URL?: string
-  /** Used when the `database` option is not given. */
-  DATABASE_URL?: string
-  DATA_DIR?: string
-  MIGRATE_ON_START?: boolean
-  /** `production` refuses unsafe settings; defaults to process.env.NODE_ENV. */
-  NODE_ENV?: string
-}
 
 export interface SimpleJwtOptions extends SimpleJwtSettings {
   /** Where the token routes go: `${prefix}/token/`, `${prefix}/token/refresh/`, …; default `/api`. */
@@ -107,42 +52,16 @@ export interface SimpleJwtOptions extends SimpleJwtSettings {
   config?: Config
 }
 
-const OPTION_NAMES = new Set(['prefix', 'database', 'tokenClaims', 'now', 'admin', 'jwksPath', 'securityScheme', 'config'])
-
 /** The OpenAPI security scheme of the access tokens, for an application's @fastify/swagger `components`. */
 export const securitySchemes = {
   bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token from POST /api/token/.' }
 } as const
-const SETTING_NAMES = new Set([
-  ...Object.keys(EnvSchema.properties), 'JWT_SIGNING_KEY_FILE', 'JWT_VERIFYING_KEY_FILE', 'JWT_PREVIOUS_VERIFYING_KEYS_FILE'
-])
-/** Server settings of the standalone process that mean nothing inside an application. */
-const SERVER_SETTINGS = new Set(['HOST', 'PORT', 'LOG_LEVEL', 'TRUST_PROXY', 'REQUEST_TIMEOUT', 'HEADERS_TIMEOUT', 'KEEP_ALIVE_TIMEOUT'])
-
-/** One setting as the environment would spell it, so that it is validated by the same code. */
-function asEnvValue (value: unknown): string | undefined {
-  if (value === undefined) return undefined
-  if (value === null) return 'off'
-  if (typeof value === 'string') return value
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value)
-  if (Array.isArray(value)) return value.join(',')
-  const rate = value as Partial<RateLimit>
-  if (typeof value === 'object' && Number.isInteger(rate.failures) && Number.isInteger(rate.seconds)) return `${rate.failures}/${rate.seconds}s`
-  return JSON.stringify(value)
-}
-
-/** The plugin's settings validated as the environment is; unknown names are refused, not ignored. */
+/**
+ * The plugin's settings, validated as the environment is (typed values taken as they are); unknown
+ * names are refused, not ignored. NODE_ENV defaults to the process's, so production fails closed.
+ */
 export function configFromOptions (options: SimpleJwtOptions): Config {
-  if (options.config !== undefined) return options.config
-  const env: Record<string, string | undefined> = { NODE_ENV: process.env.NODE_ENV }
-  for (const [name, value] of Object.entries(options)) {
-    if (OPTION_NAMES.has(name)) continue
-    if (!SETTING_NAMES.has(name) || SERVER_SETTINGS.has(name)) {
-      throw new ConfigError(name, SERVER_SETTINGS.has(name) ? 'is a setting of the standalone server, not of the plugin' : 'is not a setting of fastify-simplejwt')
-    }
-    env[name] = asEnvValue(value)
-  }
-  return loadConfig(env)
+  return options.config ?? settingsFromOptions(options as Record<string, unknown>, { NODE_ENV: process.env.NODE_ENV })
 }
 
 const AJV_OPTIONS = { coerceTypes: false, removeAdditional: true, useDefaults: true, allErrors: false } as const
@@ -206,7 +125,7 @@ async function simplejwt (fastify: FastifyInstance, options: SimpleJwtOptions) {
 
 export default fp(simplejwt, { name: 'fastify-simplejwt', fastify: '5.x' })
 
-export { loadConfig, ConfigError, type Config } from './config.js'
+export { loadConfig, ConfigError, type Config, type SimpleJwtSettings } from './config.js'
 export type { SimpleJwt } from '../plugins/service.js'
 export type { AuthenticatedUser } from '../plugins/jwt.js'
 export type { Claims, TokenClaimsHook } from './tokens.js'

@@ -3,7 +3,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { checkConfig, ConfigError, EnvSchema, loadConfig, parseDuration, type Config } from '../src/config.js'
+import { checkConfig, ConfigError, configFromOptions, EnvSchema, loadConfig, parseDuration, type Config } from '../src/config.js'
 
 type Assert = Pick<typeof t, 'type' | 'fail'>
 
@@ -542,4 +542,37 @@ t.test('bounds (issue 13): timeouts of at least a second, queue sizes of at leas
   }
   t.equal(loadConfig({ REFRESH_THROTTLE: 'off' }).REFRESH_THROTTLE, null)
   t.equal(configError(t, { REFRESH_THROTTLE: '0/1m' }).variable, 'REFRESH_THROTTLE')
+})
+
+t.test('plugin options: typed values as they are, text as the environment writes it, one table for both', async t => {
+  const config = configFromOptions({
+    ROTATE_REFRESH_TOKENS: 'true',
+    BLACKLIST_AFTER_ROTATION: true,
+    REFRESH_TOKEN_LIFETIME: '2d',
+    ACCESS_TOKEN_LIFETIME: 60,
+    USER_CACHE_SIZE: '50',
+    AUTH_HEADER_TYPES: 'Bearer, JWT',
+    REFRESH_THROTTLE: 'off',
+    JWT_SIGNING_KEY: undefined
+  })
+  t.match(config, { ROTATE_REFRESH_TOKENS: true, BLACKLIST_AFTER_ROTATION: true, REFRESH_REUSE_DETECTION: true, REFRESH_TOKEN_LIFETIME: 172800, ACCESS_TOKEN_LIFETIME: 60, USER_CACHE_SIZE: 50, AUTH_HEADER_TYPES: ['Bearer', 'JWT'], REFRESH_THROTTLE: null })
+  const typed: Array<[Record<string, unknown>, string]> = [
+    [{ ROTATE_REFRESH_TOKENS: 'yes' }, 'ROTATE_REFRESH_TOKENS: must be true, false, 1 or 0 (got "yes")'],
+    [{ ROTATE_REFRESH_TOKENS: 1 }, 'ROTATE_REFRESH_TOKENS: must be true, false, 1 or 0 (got 1)'],
+    [{ ACCESS_TOKEN_LIFETIME: 1.5 }, 'ACCESS_TOKEN_LIFETIME: must be a duration such as 300, 300s, 5m, 1h or 1d (got 1.5)'],
+    [{ AUTH_HEADER_TYPES: ['Bear er'] }, 'AUTH_HEADER_TYPES: must be a comma-separated list of authorization schemes such as Bearer,JWT (got ["Bear er"])'],
+    [{ AUTH_TOKEN_CLASSES: ['refresh'] }, 'AUTH_TOKEN_CLASSES: must be access, sliding, or both comma-separated (access,sliding) (got ["refresh"])'],
+    [{ LOGIN_THROTTLE_IP: { failures: 0, seconds: 60 } }, 'LOGIN_THROTTLE_IP: must be failures per window such as 100/1m, or off (got {"failures":0,"seconds":60})'],
+    [{ JWT_SIGNING_KEY: 42 }, 'JWT_SIGNING_KEY: must be a non-empty key'],
+    [{ JWT_SIGNING_KEY_FILE: 42 }, 'JWT_SIGNING_KEY_FILE: must be a file path (got 42)'],
+    [{ HOST: '0.0.0.0' }, 'HOST: is a setting of the standalone server, not of the plugin'],
+    [{ REQUEST_TIMEOUT: '1m' }, 'REQUEST_TIMEOUT: is a setting of the standalone server, not of the plugin']
+  ]
+  for (const [options, message] of typed) {
+    t.throws(() => configFromOptions(options), { name: 'ConfigError', message }, JSON.stringify(options))
+  }
+  t.equal(configFromOptions({}, { NODE_ENV: 'development' }).PRODUCTION, false)
+  t.throws(() => configFromOptions({}, { NODE_ENV: 'production' }), { message: /^JWT_SIGNING_KEY: is required when NODE_ENV=production/ }, 'the process\'s NODE_ENV by default')
+  t.equal(configFromOptions({ NODE_ENV: 'development' }, { NODE_ENV: 'production' }).PRODUCTION, false, 'the option wins')
+  t.strictSame(configFromOptions({}), loadConfig({}), 'the same defaults as the environment')
 })
