@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify'
 import type { Config } from '../src/config.js'
 import type { Database, Db } from '../src/db/client.js'
 import type { KeySet } from '../src/keys.js'
+import type { Accounts } from '../src/domain/accounts.js'
 import type { TokenService } from '../src/tokens.js'
 import type { UsersRepository } from './users.js'
 import type { UserCache } from './user-cache.js'
@@ -35,6 +36,8 @@ export interface SimpleJwt {
   userCache: UserCache
   /** Outstanding and blacklisted refresh tokens, revoked families (simplejwt's token_blacklist). */
   blacklist: BlacklistRepository
+  /** Creating users, setting passwords, (de)activating: one rule for the admin API and the CLI. */
+  accounts: Accounts
   /** Counts failed logins per username and per client IP (spec D10). */
   loginThrottle: LoginThrottle
   /**

@@ -6,7 +6,6 @@ import { Type, type Static } from '@sinclair/typebox'
 import { ApiError, ValidationError } from '../src/errors.js'
 import { CHAR_FIELD_PATTERN, pythonStrip } from '../src/fields.js'
 import { rawMemberValue } from '../src/tokens.js'
-import { hashPassword } from '../src/passwords.js'
 import { rawBody } from '../plugins/http.js'
 import { DuplicateUsername, MAX_USER_ID } from '../plugins/users.js'
 import type { User } from '../src/db/schema.js'
@@ -272,7 +271,7 @@ function bodyErrors (description: string, examples: Record<string, Example>) {
 const COMMON = { tags: ['admin'], security: [{ bearerAuth: [] }] }
 
 const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  const { users, blacklist } = fastify.simplejwt
+  const { users, accounts } = fastify.simplejwt
   // Encapsulated guards, as on hello and revoke-all: an access token of an active staff user (DRF's IsAdminUser).
   fastify.addHook('onRequest', fastify.authenticate)
   fastify.addHook('onRequest', async (request) => {
@@ -359,16 +358,15 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     const body = request.body
     let created: User
     try {
-      created = await users.create({
+      created = await accounts.create({
         username: body.username,
-        password: await hashPassword(body.password),
+        password: body.password,
         firstName: body.first_name ?? '',
         lastName: body.last_name ?? '',
         email: body.email ?? '',
         isActive: body.is_active ?? true,
         isStaff: body.is_staff ?? false,
-        isSuperuser: body.is_superuser ?? false,
-        dateJoined: new Date(fastify.simplejwt.now())
+        isSuperuser: body.is_superuser ?? false
       })
     } catch (err) {
       if (err instanceof DuplicateUsername) throw new ValidationError({ username: [DUPLICATE_USERNAME] })
@@ -401,7 +399,7 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       ...COMMON,
       operationId: 'updateUser',
       summary: 'Update a user',
-      description: 'Changes any of first_name, last_name, email, is_active, is_staff and is_superuser; other fields are ignored (the username is fixed, the password has its own route). Deactivating here does not revoke tokens by itself: inactive users are refused anyway, and POST …/deactivate/ also revokes. Staff only.',
+      description: 'Changes any of first_name, last_name, email, is_active, is_staff and is_superuser; other fields are ignored (the username is fixed, the password has its own route). Setting is_active to false revokes every token of the user, as POST …/deactivate/ does, so that reactivating brings none of them back. Staff only.',
       consumes: BODY_CONTENT_TYPES,
       body: AdminUserUpdateSchema,
       params: IdParamsSchema,
@@ -428,7 +426,7 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       ...(body.is_staff === undefined ? {} : { isStaff: body.is_staff }),
       ...(body.is_superuser === undefined ? {} : { isSuperuser: body.is_superuser })
     }
-    const updated = Object.keys(changes).length === 0 ? await users.findById(id) : await users.updateById(id, changes)
+    const updated = Object.keys(changes).length === 0 ? await users.findById(id) : await accounts.update(id, changes)
     if (updated === undefined) throw new ApiError(404, NOT_FOUND)
     request.log.info({ event: 'admin_user_updated', by: request.user.id, userId: id, fields: Object.keys(changes) }, 'user updated')
     return present(updated)
@@ -458,9 +456,7 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     }
   }, async (request) => {
     const user = await found(request.params.id)
-    const updated = await users.updateById(user.id, { password: await hashPassword(request.body.password) })
-    if (updated === undefined) throw new ApiError(404, NOT_FOUND)
-    await blacklist.revokeAll(user.id, new Date(fastify.simplejwt.now()))
+    if (await accounts.setPassword(user.id, request.body.password) === undefined) throw new ApiError(404, NOT_FOUND)
     request.log.info({ event: 'admin_password_set', by: request.user.id, userId: user.id }, 'password set; tokens revoked')
     return {}
   })
@@ -482,9 +478,8 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     }
   }, async (request) => {
     const id = userId(request.params.id)
-    const updated = await users.updateById(id, { isActive: false })
+    const updated = await accounts.update(id, { isActive: false })
     if (updated === undefined) throw new ApiError(404, NOT_FOUND)
-    await blacklist.revokeAll(id, new Date(fastify.simplejwt.now()))
     request.log.info({ event: 'admin_user_deactivated', by: request.user.id, userId: id }, 'user deactivated; tokens revoked')
     return present(updated)
   })
@@ -506,7 +501,7 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     }
   }, async (request) => {
     const user = await found(request.params.id)
-    await blacklist.revokeAll(user.id, new Date(fastify.simplejwt.now()))
+    await accounts.revokeAll(user.id)
     request.log.info({ event: 'admin_tokens_revoked', by: request.user.id, userId: user.id }, 'tokens revoked')
     return {}
   })

@@ -8,6 +8,7 @@ import { configFromOptions as settingsFromOptions, type Config, type SimpleJwtSe
 import type { DatabaseOption } from './db/client.js'
 import type { TokenClaimsHook } from './tokens.js'
 import { createService, type SimpleJwt } from '../plugins/service.js'
+import { createAccounts } from './domain/accounts.js'
 import type { AuthenticatedUser } from '../plugins/jwt.js'
 import errorHandler, { sendServiceError } from '../plugins/error-handler.js'
 import http from '../plugins/http.js'
@@ -110,6 +111,8 @@ async function simplejwt (fastify: FastifyInstance, options: SimpleJwtOptions) {
     await scope.register(userCache)
     await scope.register(blacklist)
     await scope.register(throttle)
+    const { users: userStore, blacklist: tokenStore } = fastify.simplejwt
+    fastify.simplejwt.accounts = createAccounts({ users: userStore, tokens: tokenStore, now: fastify.simplejwt.now })
     await scope.register(authenticate)
 
     await scope.register(tokenRoutes, { prefix: '/token' })

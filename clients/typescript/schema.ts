@@ -203,7 +203,7 @@ export interface paths {
         head?: never;
         /**
          * Update a user
-         * @description Changes any of first_name, last_name, email, is_active, is_staff and is_superuser; other fields are ignored (the username is fixed, the password has its own route). Deactivating here does not revoke tokens by itself: inactive users are refused anyway, and POST …/deactivate/ also revokes. Staff only.
+         * @description Changes any of first_name, last_name, email, is_active, is_staff and is_superuser; other fields are ignored (the username is fixed, the password has its own route). Setting is_active to false revokes every token of the user, as POST …/deactivate/ does, so that reactivating brings none of them back. Staff only.
          */
         patch: operations["updateUser"];
         trace?: never;

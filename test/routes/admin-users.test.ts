@@ -168,14 +168,19 @@ t.test('PATCH: names, email and flags; the username and password are not changed
   t.same(bad.json(), { last_name: ['Ensure this field has no more than 150 characters.'], email: ['Enter a valid email address.'], is_active: ['This field may not be null.'] })
 })
 
-t.test('PATCH is_active false: the user\'s tokens stop working; true again: a new login works', async t => {
+t.test('PATCH is_active false revokes every token, as deactivate does: reactivating brings none back (issue 14)', async t => {
   const admin = as(await staff())
   const user = await createUser(app)
-  const { access } = await obtainPair(app)
+  const { access, refresh } = await obtainPair(app)
+  clock.tick(1)
   await admin.patch(`/api/admin/users/${user.id}/`, { is_active: false })
   t.same((await hello(access)).json(), { detail: 'User is inactive', code: 'user_inactive' })
   await admin.patch(`/api/admin/users/${user.id}/`, { is_active: 'true' })
-  t.equal((await hello(access)).statusCode, 200, 'PATCH alone revokes nothing')
+  t.same((await hello(access)).json(), REVOKED, 'the old access token stays revoked after reactivation')
+  const refreshed = await app.inject({ method: 'POST', url: '/api/token/refresh/', payload: { refresh } })
+  t.same(refreshed.json(), { detail: 'Token is blacklisted', code: 'token_not_valid' }, 'and so does the old refresh token')
+  clock.tick(1)
+  t.same((await hello((await obtainPair(app)).access)).json(), { msg: 'Hello Peter Parker' }, 'a new login works')
 })
 
 t.test('set-password: the new password works, the old one and every earlier token do not', async t => {

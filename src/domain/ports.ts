@@ -1,0 +1,19 @@
+// What the rules need from outside, and nothing more: the stores behind them are src/db's (PostgreSQL
+// or PGlite) in the service and the CLI, and in-memory fakes in the domain tests (test/helpers/fakes.ts).
+import type { NewUserRecord, UserChanges, UserRecord } from './users.js'
+
+/** The users (Django's auth_user). */
+export interface UserStore {
+  findById: (id: number) => Promise<UserRecord | undefined>
+  findByUsername: (username: string) => Promise<UserRecord | undefined>
+  /** Throws when the username is taken (DuplicateUsername). */
+  create: (user: NewUserRecord) => Promise<UserRecord>
+  /** Undefined when there is no such user. */
+  updateById: (id: number, changes: UserChanges) => Promise<UserRecord | undefined>
+}
+
+/** The refresh tokens a user holds (simplejwt's token_blacklist). */
+export interface TokenStore {
+  /** Blacklists every unexpired outstanding token of the user and sets the user's cut-off. */
+  revokeAll: (userId: number, cutoff: Date) => Promise<void>
+}
