@@ -279,12 +279,17 @@ export const FILE_SETTINGS = Object.entries(SETTINGS).filter(([, setting]) => 'f
  * it (`'5m'`, `'true'`). Undefined counts as unset, so `process.env.X` may be passed as it is.
  */
 export type SimpleJwtSettings = {
-  -readonly [K in SettingName as Settings[K] extends { server: true } ? never : K]?: (K extends 'NODE_ENV' ? string : Static<Settings[K]['value']> | string) | undefined
+  -readonly [K in SettingName as Settings[K] extends { server: true } ? never : K]?: (K extends 'NODE_ENV' ? string : Static<Settings[K]['value']> | TextOf<Static<Settings[K]['value']>>) | undefined
 } & {
   JWT_SIGNING_KEY_FILE?: string | undefined
   JWT_VERIFYING_KEY_FILE?: string | undefined
   JWT_PREVIOUS_VERIFYING_KEYS_FILE?: string | undefined
 }
+
+/** How the environment writes a value of this type, so that `'yes'` for a flag fails to typecheck. */
+type TextOf<V> = [V] extends [boolean]
+  ? 'true' | 'false' | '1' | '0'
+  : [V] extends [number] ? `${number}` | `${number}${'s' | 'm' | 'h' | 'd'}` : string
 
 /** A URL with its password hidden, for messages and logs. */
 export function redactUrl (url: string): string {

@@ -153,6 +153,7 @@ t.test('a raw client works as well as a Drizzle database; admin and JWKS can be 
 })
 
 t.test('settings are validated as the environment is, and unknown ones refused', async t => {
+  // @ts-expect-error TypeScript refuses it too; plain JavaScript gets the same error at start
   t.throws(() => configFromOptions({ ACCESS_TOKEN_LIFETIME: 'soon' }), { name: 'ConfigError', message: /^ACCESS_TOKEN_LIFETIME: must be a duration/ })
   t.throws(() => configFromOptions({ ACESS_TOKEN_LIFETIME: 60 } as SimpleJwtOptions), { message: 'ACESS_TOKEN_LIFETIME: is not a setting of fastify-simplejwt' })
   t.throws(() => configFromOptions({ PORT: 3000 } as SimpleJwtOptions), { message: 'PORT: is a setting of the standalone server, not of the plugin' })
