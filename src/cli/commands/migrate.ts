@@ -1,0 +1,10 @@
+// `migrate`: apply pending migrations (Django's migrate), whatever MIGRATE_ON_START says
+import { loadConfig } from '../../config.js'
+import type { Command } from '../io.js'
+import { withStores } from '../stores.js'
+
+export const migrate: Command = async (_args, _options, io) => {
+  await withStores(loadConfig(io.env), async () => {}, { migrate: true })
+  io.stdout.write('Migrations applied.\n')
+  return 0
+}

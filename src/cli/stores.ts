@@ -1,0 +1,27 @@
+// The database a command works on: opened (and migrated when asked or configured), the stores and the
+// account rules built over it, and closed whatever happens, so no command leaves a connection open.
+import type { Config } from '../config.js'
+import { openDatabase, type Database } from '../db/client.js'
+import { createAccounts, type Accounts } from '../domain/accounts.js'
+import { createUsersRepository, type UsersRepository } from '../../plugins/users.js'
+import { createBlacklistRepository, type BlacklistRepository } from '../../plugins/blacklist.js'
+
+export interface Stores {
+  database: Database
+  users: UsersRepository
+  tokens: BlacklistRepository
+  /** The same account rules the admin API follows (a new password or a deactivation revokes every token). */
+  accounts: Accounts
+}
+
+export async function withStores<T> (config: Config, work: (stores: Stores) => Promise<T>, options: { migrate?: boolean } = {}): Promise<T> {
+  const database = await openDatabase(config.DATABASE_URL, { dataDir: config.DATA_DIR })
+  try {
+    if (options.migrate === true || config.MIGRATE_ON_START) await database.migrate()
+    const users = createUsersRepository(database.db)
+    const tokens = createBlacklistRepository(database.db)
+    return await work({ database, users, tokens, accounts: createAccounts({ users, tokens, now: Date.now }) })
+  } finally {
+    await database.close()
+  }
+}
