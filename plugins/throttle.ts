@@ -132,10 +132,10 @@ export function connectRedis (url: string, timeoutMs: number, log: FastifyBaseLo
   redis.on('error', (err: Error) => {
     if (warned) return
     warned = true
-    log.warn({ redis: redactUrl(url), err: { message: err.message } }, 'Redis is unreachable: login throttling counts in this process until it returns')
+    log.warn({ redis: redactUrl(url), err: { message: err.message } }, 'Redis is unreachable: throttling counts in this process until it returns')
   })
   redis.on('ready', () => {
-    if (warned) log.info({ redis: redactUrl(url) }, 'Redis is reachable again: login throttling is shared again')
+    if (warned) log.info({ redis: redactUrl(url) }, 'Redis is reachable again: throttling is shared again')
     warned = false
   })
   return redis
