@@ -55,7 +55,7 @@ function summarise (profile: CpuProfile, top: number): string[] {
 }
 
 const username = `profile-${process.pid}`
-const env = { JWT_SIGNING_KEY: KEY, LOG_LEVEL: 'warn', LOGIN_THROTTLE_USERNAME: 'off', LOGIN_THROTTLE_IP: 'off', DATABASE_URL: PG_URL }
+const env = { JWT_SIGNING_KEY: KEY, LOG_LEVEL: 'warn', LOGIN_THROTTLE_USERNAME: 'off', LOGIN_THROTTLE_IP: 'off', REFRESH_THROTTLE: 'off', LOGIN_QUEUE_PER_CLIENT: '64', LOGIN_QUEUE_SIZE: '64', DATABASE_URL: PG_URL }
 await createBenchUser(env, username)
 
 const json = { 'content-type': 'application/json' }

@@ -22,7 +22,7 @@ interface Row { scenario: string, rps: number, p50: number, p99: number, ratio: 
 
 async function backend (name: string, bare: Child): Promise<{ rows: Row[], coldStartMs: number, idleRssMb: number, login: { busyP99: number, idleP99: number, ratio: number } }> {
   const username = `bench-${process.pid}-${name}`
-  const common: Record<string, string> = { JWT_SIGNING_KEY: KEY, LOG_LEVEL: 'warn', LOGIN_THROTTLE_USERNAME: 'off', LOGIN_THROTTLE_IP: 'off' }
+  const common: Record<string, string> = { JWT_SIGNING_KEY: KEY, LOG_LEVEL: 'warn', LOGIN_THROTTLE_USERNAME: 'off', LOGIN_THROTTLE_IP: 'off', REFRESH_THROTTLE: 'off', LOGIN_QUEUE_PER_CLIENT: '64', LOGIN_QUEUE_SIZE: '64' }
   // PostgreSQL is shared by both servers; PGlite allows one process per data directory, so each
   // server gets a directory of its own, with the user created in it before the server starts.
   const databaseFor = async (): Promise<Record<string, string>> => {

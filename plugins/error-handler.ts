@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { ApiError, Throttled } from '../src/errors.js'
+import { ApiError } from '../src/errors.js'
 import { cleanCharFields, type SerializerSchema } from '../src/fields.js'
 import { isMultipart, rawBody } from './http.js'
 import { isDatabaseUnavailable } from '../src/db/client.js'
@@ -20,13 +20,16 @@ export function send (reply: FastifyReply, status: number, body: unknown, header
 }
 
 /**
- * Answers the errors the service raises itself: DRF's (ApiError, with `Retry-After` when throttled),
+ * Answers the errors the service raises itself: DRF's (ApiError, with `Retry-After` when it carries a `retryAfter`),
  * and 503 while the database is away. Undefined for any other error. Also used by
  * `fastify.authenticate`, which answers on an application's routes whatever its error handler.
  */
 export function sendServiceError (error: unknown, request: FastifyRequest, reply: FastifyReply, headerTypes?: string[]): FastifyReply | undefined {
-  if (error instanceof Throttled) reply.header('retry-after', String(error.retryAfter))
-  if (error instanceof ApiError) return send(reply, error.statusCode, error.body, headerTypes)
+  if (error instanceof ApiError) {
+    const { retryAfter } = error as ApiError & { retryAfter?: number }
+    if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter))
+    return send(reply, error.statusCode, error.body, headerTypes)
+  }
   if (isDatabaseUnavailable(error)) {
     const { message, code, cause } = error as FastifyError
     request.log.warn({ err: { message, code: (cause as { code?: string } | undefined)?.code ?? code } }, 'database unavailable')

@@ -8,7 +8,8 @@ import type { TokenService } from '../src/tokens.js'
 import type { UsersRepository } from './users.js'
 import type { UserCache } from './user-cache.js'
 import type { BlacklistRepository } from './blacklist.js'
-import type { LoginThrottle } from './throttle.js'
+import type { LoginThrottle, RefreshThrottle } from './throttle.js'
+import type { LoginQueue } from '../src/login-queue.js'
 
 /**
  * Everything the service is made of, under one decorator (`fastify.simplejwt`) so that it never
@@ -40,6 +41,10 @@ export interface SimpleJwt {
   accounts: Accounts
   /** Counts failed logins per username and per client IP (spec D10). */
   loginThrottle: LoginThrottle
+  /** Bounds the password checks running or waiting, per client address and in all (src/login-queue.ts). */
+  loginQueue: LoginQueue
+  /** Counts refreshes (and sliding refreshes) per user (REFRESH_THROTTLE). */
+  refreshThrottle: RefreshThrottle
   /**
    * Authenticates a request as JWTAuthentication does and sets `request.user`, or throws DRF's 401
    * (an ApiError). `fastify.authenticate` is the same check as a hook that answers the 401 itself.

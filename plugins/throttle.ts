@@ -5,6 +5,7 @@ import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract } from 'r
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { Throttled } from '../src/errors.js'
 import { redactUrl, type RateLimit } from '../src/config.js'
+import { createLoginQueue } from '../src/login-queue.js'
 
 export interface LoginThrottle {
   /** Throws Throttled (429) when the username or the IP has failed too often recently. */
@@ -39,11 +40,13 @@ export function createLoginThrottle (options: { username: RateLimit | null, ip: 
 
   return {
     async check (username, ip) {
+      // Both counters at once: while Redis hangs, a login waits for one REDIS_TIMEOUT, not two.
+      const states = await Promise.all(checks.map(([counter, key]) => counter?.get(key(username, ip))))
       let wait = 0
-      for (const [counter, key] of checks) {
-        const state = await counter?.get(key(username, ip))
+      checks.forEach(([counter], i) => {
+        const state = states[i]
         if (counter !== undefined && state != null && state.consumedPoints >= counter.points) wait = Math.max(wait, state.msBeforeNext)
-      }
+      })
       if (wait > 0) throw new Throttled(Math.max(1, Math.ceil(wait / 1000)))
     },
     async failed (username, ip) {
@@ -55,22 +58,84 @@ export function createLoginThrottle (options: { username: RateLimit | null, ip: 
   }
 }
 
-function connectRedis (url: string, log: FastifyBaseLogger): Redis {
+export interface RefreshThrottle {
+  /** Counts one refresh for the user; throws Throttled (429) past REFRESH_THROTTLE in the current window. */
+  hit: (userId: number) => Promise<void>
+}
+
+/**
+ * REFRESH_THROTTLE: refreshes per user in fixed windows of the service's clock (window n covers
+ * [n, n + 1) × seconds). Counted in Redis under `<prefix><user id>:<window>` when Redis is ready
+ * (shared by every instance), in this process otherwise or when a Redis command fails or times out.
+ */
+export function createRefreshThrottle (options: { rate: RateLimit | null, now: () => number, redis?: Redis, prefix?: string }): RefreshThrottle {
+  const { rate, now, redis, prefix = 'fsj:refresh:user:' } = options
+  if (rate === null) return { async hit () {} }
+  const windowMs = rate.seconds * 1000
+  // This process's counts, for the current window only: the map never holds more than one window's users.
+  let localWindow = Number.NaN
+  const local = new Map<number, number>()
+  const countHere = (userId: number, window: number): number => {
+    if (window !== localWindow) {
+      local.clear()
+      localWindow = window
+    }
+    const count = (local.get(userId) ?? 0) + 1
+    local.set(userId, count)
+    return count
+  }
+  const countInRedis = async (client: Redis, userId: number, window: number): Promise<number> => {
+    const key = `${prefix}${userId}:${window}`
+    // The key names its window, so the expiry (in Redis's time) only tidies up.
+    const results = await client.multi().incr(key).pexpire(key, windowMs).exec()
+    const [error, count] = results?.[0] ?? [new Error('Redis transaction discarded'), undefined]
+    if (error !== null) throw error
+    return Number(count)
+  }
+
+  return {
+    async hit (userId) {
+      const at = now()
+      const window = Math.floor(at / windowMs)
+      let count: number
+      if (redis?.status === 'ready') {
+        try {
+          count = await countInRedis(redis, userId, window)
+        } catch {
+          count = countHere(userId, window)
+        }
+      } else {
+        count = countHere(userId, window)
+      }
+      if (count > rate.failures) throw new Throttled(Math.max(1, Math.ceil(((window + 1) * windowMs - at) / 1000)))
+    }
+  }
+}
+
+/**
+ * The Redis client the counters share. Every command and connection attempt is bounded by
+ * REDIS_TIMEOUT; a socket that stays silent that long after a command (a hung Redis, a partition)
+ * is dropped and reconnected, so that the counters go in-process at once rather than wait again.
+ */
+export function connectRedis (url: string, timeoutMs: number, log: FastifyBaseLogger): Redis {
   const redis = new Redis(url, {
     // Fail fast while Redis is away; the in-process counters take over meanwhile.
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
-    connectTimeout: 1000,
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
+    socketTimeout: timeoutMs,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2000)
   })
+  // One warning per outage, not one per request: it is cleared when Redis is ready again.
   let warned = false
   redis.on('error', (err: Error) => {
     if (warned) return
     warned = true
-    log.warn({ redis: redactUrl(url), err: { message: err.message } }, 'Redis is unreachable: login throttling counts in this process until it returns')
+    log.warn({ redis: redactUrl(url), err: { message: err.message } }, 'Redis is unreachable: throttling counts in this process until it returns')
   })
   redis.on('ready', () => {
-    if (warned) log.info({ redis: redactUrl(url) }, 'Redis is reachable again: login throttling is shared again')
+    if (warned) log.info({ redis: redactUrl(url) }, 'Redis is reachable again: throttling is shared again')
     warned = false
   })
   return redis
@@ -78,7 +143,23 @@ function connectRedis (url: string, log: FastifyBaseLogger): Redis {
 
 export default fp(async function throttlePlugin (fastify: FastifyInstance) {
   const { config } = fastify.simplejwt
-  const redis = config.REDIS_URL === undefined ? undefined : connectRedis(config.REDIS_URL, fastify.log)
-  if (redis !== undefined) fastify.addHook('onClose', async () => { redis.disconnect() })
+  const redis = config.REDIS_URL === undefined ? undefined : connectRedis(config.REDIS_URL, config.REDIS_TIMEOUT * 1000, fastify.log)
+  if (redis !== undefined) {
+    fastify.addHook('onClose', async () => { redis.disconnect() })
+    // Start shared when Redis is there: wait for it, at most REDIS_TIMEOUT (counting starts in-process otherwise).
+    await new Promise<void>(resolve => {
+      const done = () => {
+        clearTimeout(timer)
+        redis.off('ready', done)
+        redis.off('error', done)
+        resolve()
+      }
+      const timer = setTimeout(done, config.REDIS_TIMEOUT * 1000)
+      redis.once('ready', done)
+      redis.once('error', done)
+    })
+  }
   fastify.simplejwt.loginThrottle = createLoginThrottle({ username: config.LOGIN_THROTTLE_USERNAME, ip: config.LOGIN_THROTTLE_IP, redis })
+  fastify.simplejwt.loginQueue = createLoginQueue({ size: config.LOGIN_QUEUE_SIZE, perClient: config.LOGIN_QUEUE_PER_CLIENT })
+  fastify.simplejwt.refreshThrottle = createRefreshThrottle({ rate: config.REFRESH_THROTTLE, now: fastify.simplejwt.now, redis })
 }, { name: 'throttle', dependencies: [] })

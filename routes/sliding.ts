@@ -8,7 +8,7 @@ import { issuedBefore, REFRESH_EXP_CLAIM, type Claims } from '../src/tokens.js'
 import {
   BODY_CONTENT_TYPES, bodyErrorResponses, documented, EMPTY_EXAMPLES, EmptySchema,
   ServiceUnavailableResponse, TokenErrorSchema, tokenErrorResponse, TokenObtainPairBodySchema, WWW_AUTHENTICATE,
-  LOGIN_ERROR_RESPONSES
+  LOGIN_ERROR_RESPONSES, RefreshThrottledResponse
 } from '../src/schemas.js'
 
 /** A sliding token for spiderman (user 1), as POST /api/token/sliding/ answers. */
@@ -26,17 +26,21 @@ export const SlidingTokenBodySchema = Type.Object({
 }, { examples: [{ token: SLIDING_EXAMPLE }] })
 
 const slidingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  const { tokens, users, userCache, blacklist, config } = fastify.simplejwt
+  const { tokens, users, userCache, blacklist, refreshThrottle, config } = fastify.simplejwt
   const jtiOf = (claims: Claims) => claims[config.JTI_CLAIM] as string
   // A sliding token keeps its jti through every refresh, so its blacklist row must outlive the
   // last token that refresh can mint: refresh_exp plus one lifetime.
   const lastExpiry = (claims: Claims) => new Date(((claims[REFRESH_EXP_CLAIM] as number) + config.SLIDING_TOKEN_LIFETIME) * 1000)
   fastify.addHook('onRoute', withSerializer)
 
-  /** The checks every sliding view makes beyond the token itself: blacklist, revoked family, user cut-off. */
+  /**
+   * The checks sliding refresh makes beyond the token itself: REFRESH_THROTTLE (counted per user
+   * before any lookup), blacklist, revoked family, user cut-off.
+   */
   async function checkUsable (raw: string, claims: Claims): Promise<number> {
     const userId = tokens.userId(raw, claims)
     if (userId === undefined) throw new InvalidToken(TOKEN_MESSAGES.noUser)
+    await refreshThrottle.hit(userId)
     const [status, user] = await Promise.all([blacklist.status(jtiOf(claims)), userCache.get(userId)])
     if (status.blacklisted !== undefined || status.familyRevoked) throw blacklisted()
     if (user === undefined || !user.isActive) {
@@ -61,8 +65,7 @@ const slidingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           sliding: { summary: 'spiderman logged in', value: { token: SLIDING_EXAMPLE } }
         }),
         ...bodyErrorResponses('username'),
-        ...LOGIN_ERROR_RESPONSES,
-        503: ServiceUnavailableResponse
+        ...LOGIN_ERROR_RESPONSES
       }
     }
   }, async (request) => {
@@ -97,6 +100,7 @@ const slidingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           wrongType: { summary: 'Not a sliding token', value: { detail: 'Token has wrong type', code: 'token_not_valid' } },
           noActiveAccount: { summary: 'The token\'s user is inactive or gone', value: { detail: 'No active account found for the given token.', code: 'no_active_account' } }
         }, WWW_AUTHENTICATE),
+        429: RefreshThrottledResponse,
         503: ServiceUnavailableResponse
       }
     }

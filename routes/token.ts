@@ -10,7 +10,7 @@ import {
   NEXT_ACCESS_EXAMPLE, NEXT_REFRESH_EXAMPLE, REFRESH_EXAMPLE, ServiceUnavailableResponse,
   TokenBlacklistBodySchema, tokenErrorResponse, TokenObtainPairBodySchema, TokenPairSchema,
   TokenRefreshBodySchema, TokenRefreshResponseSchema, TokenVerifyBodySchema,
-  LOGIN_ERROR_RESPONSES
+  LOGIN_ERROR_RESPONSES, RefreshThrottledResponse
 } from '../src/schemas.js'
 
 /** Who presented a token, for the reuse warning. */
@@ -19,7 +19,7 @@ function presenterOf (request: FastifyRequest): Presenter {
 }
 
 const tokenRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  const { tokens, users, userCache, blacklist, config } = fastify.simplejwt
+  const { tokens, users, userCache, blacklist, refreshThrottle, config } = fastify.simplejwt
   const jtiOf = (claims: Claims) => claims[config.JTI_CLAIM] as string
   const expiresAt = (claims: Claims) => new Date((claims.exp as number) * 1000)
   fastify.addHook('onRoute', withSerializer)
@@ -72,8 +72,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           tokenPair: { summary: 'spiderman logged in', value: { refresh: REFRESH_EXAMPLE, access: ACCESS_EXAMPLE } }
         }),
         ...bodyErrorResponses('username'),
-        ...LOGIN_ERROR_RESPONSES,
-        503: ServiceUnavailableResponse
+        ...LOGIN_ERROR_RESPONSES
       }
     }
   }, async (request) => {
@@ -103,6 +102,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         }),
         ...bodyErrorResponses('refresh'),
         401: tokenErrorResponse('The refresh token is invalid, expired, blacklisted or not a refresh token, or its user is inactive or gone.', ['invalid', 'blacklisted', 'wrongType', 'noActiveAccount']),
+        429: RefreshThrottledResponse,
         503: ServiceUnavailableResponse
       }
     }
@@ -111,6 +111,8 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     const claims = orInvalid(() => tokens.validate(raw, 'refresh'))
     const userId = tokens.userId(raw, claims)
     if (userId === undefined) throw new InvalidToken(TOKEN_MESSAGES.noUser)
+    // REFRESH_THROTTLE: counted per user before any lookup, whatever the outcome.
+    await refreshThrottle.hit(userId)
     const jti = jtiOf(claims)
     const [status, user] = await Promise.all([blacklist.status(jti), userCache.get(userId)])
     await checkBlacklist(status, userId, request)

@@ -53,6 +53,14 @@ export class Throttled extends ApiError {
   }
 }
 
+/** 503 in DRF's ServiceUnavailable wording: the service is too busy now; retry after `retryAfter` seconds. */
+export class ServiceUnavailable extends ApiError {
+  constructor (readonly retryAfter: number) {
+    super(503, { detail: 'Service temporarily unavailable, try again later.' })
+    this.name = 'ServiceUnavailable'
+  }
+}
+
 /**
  * A token failed a check. Knows nothing about HTTP: the token routes and the authentication
  * hook translate it into InvalidToken at one boundary, as simplejwt's views do.

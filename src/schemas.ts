@@ -112,15 +112,25 @@ export const SERVICE_UNAVAILABLE_EXAMPLES: Record<string, Example> = {
 /** 503: the database is away (the answer comes within seconds; the client may retry). */
 export const ServiceUnavailableResponse = documented(DetailSchema, 'The database does not answer in time; try again later.', SERVICE_UNAVAILABLE_EXAMPLES, RETRY_AFTER)
 
-/** The answers of every login view (obtain pair, obtain sliding) besides field errors: failed and throttled logins. */
+/** The answers of every login view (obtain pair, obtain sliding) besides field errors: failed, throttled and queued-out logins. */
 export const LOGIN_ERROR_RESPONSES = {
   401: documented(TokenErrorSchema, 'Unknown user, wrong password or inactive user: the same answer for all three.', {
     noActiveAccount: { summary: 'Wrong credentials', value: { detail: 'No active account found with the given credentials' } }
   }, WWW_AUTHENTICATE),
-  429: documented(DetailSchema, 'Too many failed logins for this username or from this client; `Retry-After` says when to try again.', {
-    throttled: { summary: 'Too many failed logins', value: { detail: 'Request was throttled. Expected available in 42 seconds.' } }
+  429: documented(DetailSchema, 'Too many failed logins for this username or from this client, or too many of this client\'s logins waiting for a password check (LOGIN_QUEUE_PER_CLIENT); `Retry-After` says when to try again.', {
+    throttled: { summary: 'Too many failed logins', value: { detail: 'Request was throttled. Expected available in 42 seconds.' } },
+    queued: { summary: 'Too many logins from this client at once', value: { detail: 'Request was throttled. Expected available in 1 second.' } }
+  }, RETRY_AFTER),
+  503: documented(DetailSchema, 'The database does not answer in time, or too many logins are waiting for a password check (LOGIN_QUEUE_SIZE); try again after `Retry-After` seconds.', {
+    ...SERVICE_UNAVAILABLE_EXAMPLES,
+    loginQueueFull: { summary: 'Too many logins at once', value: { detail: 'Service temporarily unavailable, try again later.' } }
   }, RETRY_AFTER)
 }
+
+/** 429 from the refresh views: REFRESH_THROTTLE, per user. */
+export const RefreshThrottledResponse = documented(DetailSchema, 'Too many refreshes for this token\'s user in the current window (REFRESH_THROTTLE); `Retry-After` says when to try again.', {
+  throttled: { summary: 'Too many refreshes', value: { detail: 'Request was throttled. Expected available in 42 seconds.' } }
+}, RETRY_AFTER)
 
 /** 401 from an authenticated route (hello, revoke-all): simplejwt's JWTAuthentication failures. */
 export function authenticationErrorResponse (description: string) {

@@ -6,6 +6,7 @@ import { hashPassword, needsRehash, verifyDummyPassword, verifyPassword } from '
 import type { User } from './db/schema.js'
 import { rawBody } from '../plugins/http.js'
 import type { LoginThrottle } from '../plugins/throttle.js'
+import type { LoginQueue } from './login-queue.js'
 import type { UsersRepository } from '../plugins/users.js'
 
 /**
@@ -40,27 +41,38 @@ export const blacklisted = () => new InvalidToken(TOKEN_MESSAGES.blacklisted)
 
 /**
  * TokenObtainSerializer.validate: the active user these credentials name, or simplejwt's 401.
- * Throttled first (spec D10: no hash is even tried then); unknown, inactive and wrong-password
- * logins cost the same hash and get the same answer; a successful login rehashes a legacy hash.
+ * Throttled first (spec D10: no hash is even tried then), then a place in the login queue (429 or
+ * 503 at once when this client or everyone has too many checks waiting); unknown, inactive and
+ * wrong-password logins cost the same hash and get the same answer; a successful login rehashes a
+ * legacy hash.
  */
 export async function authenticateCredentials (
-  { users, loginThrottle }: { users: UsersRepository, loginThrottle: LoginThrottle },
+  { users, loginThrottle, loginQueue }: { users: UsersRepository, loginThrottle: LoginThrottle, loginQueue: LoginQueue },
   credentials: { username: string, password: string, ip: string, log: FastifyBaseLogger }
 ): Promise<User> {
   const { username, password, ip, log } = credentials
   await loginThrottle.check(username, ip)
-  const user = await users.findByUsername(username)
-  const matches = user === undefined
-    ? await verifyDummyPassword(password)
-    : await verifyPassword(user.password, password, log.child({ userId: user.id }))
+  const leave = loginQueue.enter(ip)
+  let user: User | undefined
+  let matches: boolean
+  try {
+    user = await users.findByUsername(username)
+    matches = user === undefined
+      ? await verifyDummyPassword(password)
+      : await verifyPassword(user.password, password, log.child({ userId: user.id }))
+    // As Django's check_password does: a hash from Django (or an older setting, or --harden) becomes
+    // our argon2id now, while the plain password is at hand. Only after a successful login, so that
+    // the extra hash cannot tell a right password from a wrong one for an inactive account.
+    if (user !== undefined && matches && user.isActive && needsRehash(user.password)) {
+      await users.rehashPassword(user.id, user.password, await hashPassword(password))
+    }
+  } finally {
+    leave()
+  }
   if (user === undefined || !matches || !user.isActive) {
     await loginThrottle.failed(username, ip)
     throw new AuthenticationFailed('No active account found with the given credentials')
   }
   await loginThrottle.succeeded(username)
-  // As Django's check_password does: a hash from Django (or an older setting, or --harden) becomes
-  // our argon2id now, while the plain password is at hand. Only after a successful login, so that
-  // the extra hash cannot tell a right password from a wrong one for an inactive account.
-  if (needsRehash(user.password)) await users.rehashPassword(user.id, user.password, await hashPassword(password))
   return user
 }

@@ -29,11 +29,12 @@ export class Clock {
 
 /**
  * The settings tests run with: the defaults, a fixed key, silent logs, plus any override. Login
- * throttling is off unless a test turns it on: files log in with wrong passwords on purpose.
+ * and refresh throttling are off, and the login queue generous, unless a test says otherwise: files
+ * log in with wrong passwords and refresh in bursts on purpose.
  */
 export function testConfig (overrides: Partial<Config> = {}): Config {
   return {
-    ...loadConfig({ JWT_SIGNING_KEY: TEST_KEY, LOG_LEVEL: 'silent', MIGRATE_ON_START: 'false', LOGIN_THROTTLE_USERNAME: 'off', LOGIN_THROTTLE_IP: 'off' }),
+    ...loadConfig({ JWT_SIGNING_KEY: TEST_KEY, LOG_LEVEL: 'silent', MIGRATE_ON_START: 'false', LOGIN_THROTTLE_USERNAME: 'off', LOGIN_THROTTLE_IP: 'off', REFRESH_THROTTLE: 'off', LOGIN_QUEUE_SIZE: '10000', LOGIN_QUEUE_PER_CLIENT: '10000' }),
     ...overrides
   }
 }

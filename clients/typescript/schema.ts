@@ -524,7 +524,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Too many failed logins for this username or from this client; `Retry-After` says when to try again. */
+            /** @description Too many failed logins for this username or from this client, or too many of this client's logins waiting for a password check (LOGIN_QUEUE_PER_CLIENT); `Retry-After` says when to try again. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -538,7 +538,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The database does not answer in time; try again later. */
+            /** @description The database does not answer in time, or too many logins are waiting for a password check (LOGIN_QUEUE_SIZE); try again after `Retry-After` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -682,6 +682,20 @@ export interface operations {
             /** @description The Content-Type is not JSON, form-urlencoded or multipart. */
             415: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What went wrong, for humans. */
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Too many refreshes for this token's user in the current window (REFRESH_THROTTLE); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "retry-after"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1150,7 +1164,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Too many failed logins for this username or from this client; `Retry-After` says when to try again. */
+            /** @description Too many failed logins for this username or from this client, or too many of this client's logins waiting for a password check (LOGIN_QUEUE_PER_CLIENT); `Retry-After` says when to try again. */
             429: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -1164,7 +1178,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The database does not answer in time; try again later. */
+            /** @description The database does not answer in time, or too many logins are waiting for a password check (LOGIN_QUEUE_SIZE); try again after `Retry-After` seconds. */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again. */
@@ -1303,6 +1317,20 @@ export interface operations {
             /** @description The Content-Type is not JSON, form-urlencoded or multipart. */
             415: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description What went wrong, for humans. */
+                        detail: string;
+                    };
+                };
+            };
+            /** @description Too many refreshes for this token's user in the current window (REFRESH_THROTTLE); `Retry-After` says when to try again. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again. */
+                    "retry-after"?: number;
                     [name: string]: unknown;
                 };
                 content: {
