@@ -133,13 +133,17 @@ const multipartError = (reason: string) => new ApiError(400, { detail: `Multipar
  * dropped.
  */
 function parseMultipart (request: FastifyRequest, bytes: Buffer, done: (err: Error | null, body?: unknown) => void) {
+  // No body at all is an empty form: DRF does not even run its parser then.
+  if (bytes.length === 0) return done(null, undefined)
+  // Django's checks and words, in its order (django/http/multipartparser.py).
   const contentType = request.headers['content-type'] ?? ''
+  for (let i = 0; i < contentType.length; i++) {
+    if (contentType.charCodeAt(i) > 0x7f) return done(multipartError(`Invalid non-ASCII Content-Type in multipart: ${contentType}`))
+  }
   const boundary = boundaryOf(contentType)
   if (boundary === undefined || !validBoundary(boundary)) {
     return done(multipartError(`Invalid boundary in multipart: ${boundary === undefined ? 'None' : boundary}`))
   }
-  // No body at all is an empty form (DRF reads no stream when the length is 0).
-  if (bytes.length === 0) return done(null, undefined)
   const fields: Record<string, unknown> = Object.create(null)
   const add = (name: string, value: unknown) => {
     const previous = fields[name]

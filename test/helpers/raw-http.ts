@@ -42,6 +42,8 @@ export interface RawOptions {
   within?: number
   /** Sends the head in pieces of this many bytes, `every` ms apart (a slow client's headers). */
   headChunk?: number
+  /** Goes on sending after the server's FIN, as a browser uploading a body does (and then reads). */
+  halfOpen?: boolean
 }
 
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
@@ -49,11 +51,14 @@ const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
 /** Sends one request as told and collects what comes back until the server closes (or `within`). */
 export async function rawRequest (port: number, options: RawOptions): Promise<RawAnswer> {
   const started = Date.now()
-  const socket: Socket = connect(port, '127.0.0.1')
+  const socket: Socket = connect({ port, host: '127.0.0.1', allowHalfOpen: options.halfOpen === true })
   const chunks: Buffer[] = []
   let error: string | undefined
   let closed = false
   socket.on('data', (chunk: Buffer) => chunks.push(chunk))
+  // Half-open, the client ends its side once it has sent everything.
+  socket.on('end', () => { if (options.halfOpen === true && sent) socket.end() })
+  let sent = false
   socket.on('error', (err: NodeJS.ErrnoException) => { error ??= err.code ?? err.message })
   const done = new Promise<void>(resolve => socket.on('close', () => { closed = true; resolve() }))
   await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
@@ -69,6 +74,8 @@ export async function rawRequest (port: number, options: RawOptions): Promise<Ra
     if (closed || socket.destroyed) break
     socket.write(piece)
   }
+  sent = true
+  if (options.halfOpen === true && socket.readableEnded) socket.end()
   if (options.abort === true) {
     socket.destroy()
     await done
