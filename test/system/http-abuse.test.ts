@@ -81,6 +81,7 @@ t.test('an upload aborted half-way, on every route and body type, never takes th
   }
   await stillServing(t)
   const messages = logLines.map(line => line.msg)
+  t.ok(messages.includes('client aborted the request'), 'logged as a client abort')
   t.notOk(messages.includes('database unavailable'), 'a client abort is no database fault')
   t.notOk(messages.includes('server error'), 'nor a server error')
 })
