@@ -37,7 +37,8 @@ const LINGER_MS = 1000
  * headers too slow) still get JSON in DRF's shape and Django's security headers, if the socket can
  * still take an answer; then the connection closes.
  */
-export function clientErrorHandler (err: NodeJS.ErrnoException, socket: Duplex): void {
+export function clientErrorHandler (this: FastifyInstance, err: NodeJS.ErrnoException, socket: Duplex): void {
+  this.log.debug({ err: { message: err.message, code: err.code } }, 'client error')
   const sent = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true
   if (err.code === 'ECONNRESET' || socket.destroyed || !socket.writable || sent) {
     socket.destroy()

@@ -176,3 +176,7 @@ t.test('library mode: an aborted multipart upload does not take the host applica
   const res = await fetch(`http://127.0.0.1:${hostPort}/ping`)
   t.same(await res.json(), { pong: true }, 'the host still answers')
 })
+
+t.test('nothing above was logged as a warning or a server fault', async t => {
+  t.same(logLines.filter(line => Number(line.level) >= 40).map(line => line.msg), [])
+})
