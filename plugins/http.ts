@@ -145,7 +145,10 @@ function parseMultipart (request: FastifyRequest, bytes: Buffer, done: (err: Err
     return done(multipartError(`Invalid boundary in multipart: ${boundary === undefined ? 'None' : boundary}`))
   }
   const fields: Record<string, unknown> = Object.create(null)
-  const add = (name: string, value: unknown) => {
+  const add = (rawName: string | undefined, value: unknown) => {
+    // Django strips the name; a part without one is skipped.
+    const name = rawName?.trim()
+    if (name === undefined) return
     const previous = fields[name]
     fields[name] = previous === undefined ? value : [previous, value].flat()
   }
@@ -159,13 +162,15 @@ function parseMultipart (request: FastifyRequest, bytes: Buffer, done: (err: Err
   try {
     parser = Busboy({
       headers: { 'content-type': contentType },
+      // Django's rule: a part is a file when it names a non-empty filename, whatever its type.
+      isPartAFile: (_name, _type, fileName) => fileName !== undefined && fileName !== '',
       limits: { fields: MAX_FIELDS, files: MAX_FILES, fieldSize: bytes.length, fieldNameSize: bytes.length, headerPairs: 100 }
     })
   } catch (err) {
     return settle(multipartError((err as Error).message))
   }
-  parser.on('field', (name: string, value: string) => add(name, value))
-  parser.on('file', (name: string, stream: NodeJS.ReadableStream) => {
+  parser.on('field', (name: string | undefined, value: string) => add(name, value))
+  parser.on('file', (name: string | undefined, stream: NodeJS.ReadableStream) => {
     stream.on('error', () => {})
     stream.resume()
     add(name, {})

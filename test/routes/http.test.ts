@@ -259,6 +259,21 @@ t.test('POST /api/token/: a file in a multipart form is no string, as in DRF\'s 
   t.equal(empty.body, JSON.stringify(REQUIRED[0]), 'an empty multipart body is an empty form')
 })
 
+t.test('POST /api/token/: multipart parts as Django reads them; odd bodies are answered 4xx at once', async t => {
+  await createUser(app)
+  const B = 'AaB03x'
+  const type = `multipart/form-data; boundary=${B}`
+  const part = (disposition: string, value: string, extra = '') => `--${B}\r\nContent-Disposition: form-data; ${disposition}\r\n${extra}\r\n${value}\r\n`
+  const asField = part('name="username"; filename=""', 'spiderman') + part('name=" password "', 'underoos', 'Content-Type: application/octet-stream\r\n') + `--${B}--\r\n`
+  t.equal((await post('/api/token/', asField, type)).statusCode, 200, 'an empty filename or a binary type alone make no file; names are stripped')
+  const odd = ['garbage', `--${B}`, `--${B}\r\n\r\n`, part('name="a"', 'b'), `--${B}--\r\n${part('name="a"', 'b')}`, '\u0000'.repeat(100),
+    `--${B}\r\n${'X: y\r\n'.repeat(200)}\r\nx\r\n--${B}--\r\n`, `--${B}\r\nContent-Disposition: form-data; name="a"\r\n${'h'.repeat(60000)}`]
+  for (const body of odd) {
+    const res = await post('/api/token/', body, type)
+    t.equal(res.statusCode, 400, JSON.stringify(body.slice(0, 30)))
+  }
+})
+
 t.test('POST /api/token/: invalid UTF-8 in a JSON body is a 400 parse error in Python\'s words, not a silent U+FFFD', async t => {
   await createUser(app)
   const cases: Array<[Buffer, string]> = [
