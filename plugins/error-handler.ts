@@ -38,11 +38,14 @@ export function sendServiceError (error: unknown, request: FastifyRequest, reply
 const CLIENT_ABORTED = { detail: 'The request was not received in full.' }
 const ABORT_CODES = new Set(['ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE'])
 
-/** True for a request body read that failed because the client aborted or reset the connection. */
-export function isClientAbort (error: { code?: unknown, message?: unknown }, request: FastifyRequest): boolean {
+/**
+ * True for a request body read that failed because the client aborted or reset the connection
+ * (Fastify marks a failed body read 400); a database connection reset is no such thing.
+ */
+export function isClientAbort (error: { code?: unknown, message?: unknown, statusCode?: unknown }, request: FastifyRequest): boolean {
   const raw = request.raw
   const gone = raw.aborted || raw.destroyed || raw.socket?.destroyed === true
-  return gone && ((typeof error.code === 'string' && ABORT_CODES.has(error.code)) || error.message === 'aborted')
+  return gone && error.statusCode === 400 && ((typeof error.code === 'string' && ABORT_CODES.has(error.code)) || error.message === 'aborted')
 }
 
 // Registered first, so that it renders errors for every route registered after it.

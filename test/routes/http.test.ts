@@ -3,6 +3,7 @@ import t from 'tap'
 import Fastify, { type FastifyInstance, type InjectOptions, type LightMyRequestResponse } from 'fastify'
 import fp from 'fastify-plugin'
 import appPlugin, { serverOptions, serverTimeouts } from '../../src/app.js'
+import { isClientAbort } from '../../plugins/error-handler.js'
 import { bearer, build, Clock, createUser, FIXED_MS, obtainPair, resetDb, testConfig, testDatabase } from '../helper.js'
 
 const clock = new Clock()
@@ -505,4 +506,12 @@ t.test('serverTimeouts: Node\'s bounds from the settings, in milliseconds', asyn
   t.equal(server.server.requestTimeout, 7000)
   t.equal(server.server.headersTimeout, 3000)
   t.equal(server.server.keepAliveTimeout, 9000)
+})
+
+t.test('isClientAbort: a body read the client broke off, not a database reset', async t => {
+  const request = (gone: boolean) => ({ raw: { aborted: gone, destroyed: gone, socket: { destroyed: gone } } }) as unknown as Parameters<typeof isClientAbort>[1]
+  const aborted = Object.assign(new Error('aborted'), { code: 'ECONNRESET', statusCode: 400 })
+  t.ok(isClientAbort(aborted, request(true)))
+  t.notOk(isClientAbort(aborted, request(false)), 'the client is still there')
+  t.notOk(isClientAbort(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }), request(true)), 'a database connection reset while the client left')
 })
