@@ -2,6 +2,7 @@
 // token route and with each body type DRF parses. Whatever the client does, the process lives,
 // and every request ends within a bound with a documented status (docs/operations.md, Bounds).
 import t from 'tap'
+import { connect } from 'node:net'
 import { Writable } from 'node:stream'
 import Fastify, { type FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
@@ -111,6 +112,18 @@ t.test('100 slow connections are all closed within the bound', async t => {
   t.equal(answers.filter((res, i) => res.status === slowStatus(ROUTES[i % ROUTES.length])).length, 100, 'each with a 408 (401 where a token is needed first)')
   t.ok(Date.now() - started < BOUND_MS + 1000)
   await stillServing(t)
+})
+
+t.test('a connection that never sends a byte is closed within the bound', async t => {
+  const started = Date.now()
+  const sockets = Array.from({ length: 20 }, () => connect(port, '127.0.0.1'))
+  const closed = await Promise.all(sockets.map(socket => new Promise<number>(resolve => {
+    socket.on('error', () => {})
+    socket.resume()
+    socket.on('close', () => resolve(Date.now() - started))
+    setTimeout(() => { socket.destroy(); resolve(Infinity) }, BOUND_MS + 2000).unref()
+  })))
+  t.ok(closed.every(ms => ms < BOUND_MS), `all closed (the last after ${Math.max(...closed)} ms)`)
 })
 
 t.test('an idle keep-alive connection is closed after KEEP_ALIVE_TIMEOUT', async t => {
