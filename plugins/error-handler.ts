@@ -2,10 +2,8 @@ import fp from 'fastify-plugin'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { ApiError } from '../src/errors.js'
 import { cleanCharFields, type SerializerSchema } from '../src/fields.js'
-import { isMultipart, rawBody } from './http.js'
+import { drainBody, rawBody } from './http.js'
 import { isDatabaseUnavailable } from '../src/db/client.js'
-
-const MULTIPART_ERROR = /^(Multipart: |Unexpected end of (form|multipart data)|Malformed part header)/
 
 /** The only body a server fault ever gets: nothing about the fault itself. */
 export const SERVER_ERROR = { detail: 'A server error occurred.' }
@@ -39,9 +37,28 @@ export function sendServiceError (error: unknown, request: FastifyRequest, reply
   return undefined
 }
 
+/** The answer to a request whose client went away; written only if the socket still takes it. */
+const CLIENT_ABORTED = { detail: 'The request was not received in full.' }
+const ABORT_CODES = new Set(['ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE'])
+
+/**
+ * True for a request body read that failed because the client aborted or reset the connection
+ * (Fastify marks a failed body read 400); a database connection reset is no such thing.
+ */
+export function isClientAbort (error: { code?: unknown, message?: unknown, statusCode?: unknown }, request: FastifyRequest): boolean {
+  const raw = request.raw
+  const gone = raw.aborted || raw.destroyed || raw.socket?.destroyed === true
+  return gone && error.statusCode === 400 && ((typeof error.code === 'string' && ABORT_CODES.has(error.code)) || error.message === 'aborted')
+}
+
 // Registered first, so that it renders errors for every route registered after it.
 export default fp(async function errorHandlerPlugin (fastify: FastifyInstance) {
   fastify.setErrorHandler(function errorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+    // The client went away mid-request: nothing of ours failed, and nobody is left to read an answer.
+    if (isClientAbort(error, request)) {
+      request.log.info({ err: { message: error.message, code: error.code } }, 'client aborted the request')
+      return send(reply, 400, CLIENT_ABORTED)
+    }
     const answered = sendServiceError(error, request, reply)
     if (answered !== undefined) return answered
 
@@ -53,17 +70,12 @@ export default fp(async function errorHandlerPlugin (fastify: FastifyInstance) {
       return send(reply, 400, { detail: 'Invalid request.' })
     }
 
-    // busboy's complaints about a malformed multipart body carry no status: they are the client's.
-    if (error.statusCode === undefined && MULTIPART_ERROR.test(error.message) && isMultipart(request)) {
-      const reason = error.message === 'Multipart: Boundary not found' ? 'Invalid boundary in multipart: None' : error.message
-      return send(reply, 400, { detail: `Multipart form parse error - ${reason}` })
-    }
-
     switch (error.code) {
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
         return send(reply, 415, { detail: `Unsupported media type "${request.headers['content-type'] ?? ''}" in request.` })
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
-        return send(reply, 413, { detail: 'Request body is too large.' })
+        // Read (and drop) the rest first, within a bound: the client then reads the 413 instead of a reset.
+        return drainBody(request.raw).then(() => send(reply, 413, { detail: 'Request body is too large.' }))
     }
 
     const status = error.statusCode ?? 500

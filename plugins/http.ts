@@ -1,7 +1,7 @@
-import { Transform } from 'node:stream'
+import type { IncomingMessage } from 'node:http'
 import fp from 'fastify-plugin'
 import formbody from '@fastify/formbody'
-import multipart from '@fastify/multipart'
+import { Busboy, type BusboyInstance } from '@fastify/busboy'
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import { ApiError } from '../src/errors.js'
 import type { RawBody, SerializerSchema } from '../src/fields.js'
@@ -38,9 +38,55 @@ export function exceedsJsonDepth (text: string, max: number): boolean {
   return false
 }
 
-function parseJson (request: FastifyRequest, text: string, done: (err: Error | null, body?: unknown) => void) {
+/** Strict UTF-8 that keeps a byte order mark, so that JSON.parse refuses it as Python's json does. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+
+/**
+ * Where a body stops being UTF-8, in the words of Python's decoder (DRF decodes a JSON body with
+ * codecs' StreamReader, which also leaves a sequence cut short by the end of the body undecoded):
+ * `{ error }` with the message, or `{ end }`, the length of the decodable text.
+ */
+export function utf8Check (bytes: Uint8Array): { error: string } | { end: number } {
+  const n = bytes.length
+  let i = 0
+  while (i < n) {
+    const b = bytes[i]
+    if (b < 0x80) { i++; continue }
+    let need: number
+    let lo = 0x80
+    let hi = 0xbf
+    if (b >= 0xc2 && b <= 0xdf) need = 1
+    else if (b >= 0xe0 && b <= 0xef) { need = 2; if (b === 0xe0) lo = 0xa0; else if (b === 0xed) hi = 0x9f } else if (b >= 0xf0 && b <= 0xf4) { need = 3; if (b === 0xf0) lo = 0x90; else if (b === 0xf4) hi = 0x8f } else {
+      return { error: `'utf-8' codec can't decode byte 0x${b.toString(16).padStart(2, '0')} in position ${i}: invalid start byte` }
+    }
+    for (let k = 1; k <= need; k++) {
+      if (i + k >= n) return { end: i }
+      const c = bytes[i + k]
+      if (c < (k === 1 ? lo : 0x80) || c > (k === 1 ? hi : 0xbf)) {
+        return {
+          error: k === 1
+            ? `'utf-8' codec can't decode byte 0x${b.toString(16).padStart(2, '0')} in position ${i}: invalid continuation byte`
+            : `'utf-8' codec can't decode bytes in position ${i}-${i + k - 1}: invalid continuation byte`
+        }
+      }
+    }
+    i += need + 1
+  }
+  return { end: n }
+}
+
+function parseJson (request: FastifyRequest, bytes: Buffer, done: (err: Error | null, body?: unknown) => void) {
   // An empty body is no data at all, as DRF treats it: the fields are then "required".
-  if (text === '') return done(null, undefined)
+  if (bytes.length === 0) return done(null, undefined)
+  let text: string
+  try {
+    text = UTF8.decode(bytes)
+  } catch {
+    // Not UTF-8: Python's decoder message, never a silent U+FFFD (a login would then fail as a 401).
+    const check = utf8Check(bytes)
+    if ('error' in check) return done(new ApiError(400, { detail: `JSON parse error - ${check.error}` }))
+    text = UTF8.decode(bytes.subarray(0, check.end))
+  }
   if (exceedsJsonDepth(text, MAX_JSON_DEPTH)) {
     return done(new ApiError(400, { detail: `JSON parse error - nesting deeper than ${MAX_JSON_DEPTH} levels` }))
   }
@@ -53,7 +99,122 @@ function parseJson (request: FastifyRequest, text: string, done: (err: Error | n
   }
 }
 
-export const isMultipart = (request: FastifyRequest) => request.headers['content-type']?.toLowerCase().startsWith('multipart/') === true
+/** Django's DATA_UPLOAD_MAX_NUMBER_FIELDS and DATA_UPLOAD_MAX_NUMBER_FILES, with their messages. */
+const MAX_FIELDS = 1000
+const MAX_FILES = 100
+/** RFC 2046's boundary, as Django checks it (`[ -~]{0,200}[!-~]`); a linear check, no regex. */
+function validBoundary (boundary: string): boolean {
+  if (boundary.length === 0 || boundary.length > 201) return false
+  for (let i = 0; i < boundary.length; i++) {
+    const c = boundary.charCodeAt(i)
+    if (c < 0x20 || c > 0x7e) return false
+  }
+  return boundary.charCodeAt(boundary.length - 1) !== 0x20
+}
+
+/** The boundary parameter of a Content-Type, unquoted; undefined when absent. */
+function boundaryOf (contentType: string): string | undefined {
+  for (const param of contentType.split(';').slice(1)) {
+    const eq = param.indexOf('=')
+    if (eq === -1 || param.slice(0, eq).trim().toLowerCase() !== 'boundary') continue
+    const value = param.slice(eq + 1).trim()
+    return value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value
+  }
+  return undefined
+}
+
+const multipartError = (reason: string) => new ApiError(400, { detail: `Multipart form parse error - ${reason}` })
+
+/**
+ * A multipart/form-data body, already read whole by Fastify within the body limit, parsed in
+ * memory: no stream of ours outlives the request, so a client that goes away mid-upload is only
+ * a failed body read. Fields as Django's QueryDict holds them (repeated names become arrays, the
+ * last counts); a file is no string ("Not a valid string." where a field is expected), its bytes
+ * dropped.
+ */
+function parseMultipart (request: FastifyRequest, bytes: Buffer, done: (err: Error | null, body?: unknown) => void) {
+  // No body at all is an empty form: DRF does not even run its parser then.
+  if (bytes.length === 0) return done(null, undefined)
+  // Django's checks and words, in its order (django/http/multipartparser.py).
+  const contentType = request.headers['content-type'] ?? ''
+  for (let i = 0; i < contentType.length; i++) {
+    if (contentType.charCodeAt(i) > 0x7f) return done(multipartError(`Invalid non-ASCII Content-Type in multipart: ${contentType}`))
+  }
+  const boundary = boundaryOf(contentType)
+  if (boundary === undefined || !validBoundary(boundary)) {
+    return done(multipartError(`Invalid boundary in multipart: ${boundary === undefined ? 'None' : boundary}`))
+  }
+  const fields: Record<string, unknown> = Object.create(null)
+  const add = (rawName: string | undefined, value: unknown) => {
+    // Django strips the name; a part without one is skipped.
+    const name = rawName?.trim()
+    if (name === undefined) return
+    const previous = fields[name]
+    fields[name] = previous === undefined ? value : [previous, value].flat()
+  }
+  let settled = false
+  const settle = (err: Error | null, body?: unknown) => {
+    if (settled) return
+    settled = true
+    done(err, body)
+  }
+  let parser: BusboyInstance
+  try {
+    parser = Busboy({
+      headers: { 'content-type': contentType },
+      // Django's rule: a part is a file when it names a non-empty filename, whatever its type.
+      isPartAFile: (_name, _type, fileName) => fileName !== undefined && fileName !== '',
+      limits: { fields: MAX_FIELDS, files: MAX_FILES, fieldSize: bytes.length, fieldNameSize: bytes.length, headerPairs: 100 }
+    })
+  } catch (err) {
+    return settle(multipartError((err as Error).message))
+  }
+  parser.on('field', (name: string | undefined, value: string) => add(name, value))
+  parser.on('file', (name: string | undefined, stream: NodeJS.ReadableStream) => {
+    stream.on('error', () => {})
+    stream.resume()
+    add(name, {})
+  })
+  parser.on('fieldsLimit', () => settle(new ApiError(400, { detail: 'The number of GET/POST parameters exceeded settings.DATA_UPLOAD_MAX_NUMBER_FIELDS.' })))
+  parser.on('filesLimit', () => settle(new ApiError(400, { detail: 'The number of files exceeded settings.DATA_UPLOAD_MAX_NUMBER_FILES.' })))
+  parser.on('error', (err: unknown) => settle(multipartError(err instanceof Error ? err.message : String(err))))
+  parser.on('finish', () => settle(null, fields))
+  parser.end(bytes)
+}
+
+/** Over-limit bodies are read and dropped up to this much, so that the client gets to read its 413. */
+export const DRAIN_BYTES = 4 * 1024 * 1024
+export const DRAIN_MS = 5_000
+
+/**
+ * Reads and discards what is left of a request body, up to `maxBytes` or `maxMs`; resolves then or
+ * when the body ends or the client goes away. Closing while the client still sends makes its
+ * kernel reset the connection, and the client then never sees the answer (EPIPE, ECONNRESET).
+ */
+export function drainBody (raw: IncomingMessage, maxBytes = DRAIN_BYTES, maxMs = DRAIN_MS): Promise<void> {
+  if (raw.complete || raw.destroyed) return Promise.resolve()
+  return new Promise(resolve => {
+    let received = 0
+    const timer = setTimeout(finish, maxMs)
+    function onData (chunk: Buffer) {
+      received += chunk.length
+      if (received > maxBytes) finish()
+    }
+    function finish () {
+      clearTimeout(timer)
+      raw.off('data', onData)
+      raw.off('end', finish)
+      raw.off('error', finish)
+      raw.off('close', finish)
+      resolve()
+    }
+    raw.on('data', onData)
+    raw.on('end', finish)
+    raw.on('error', finish)
+    raw.on('close', finish)
+    raw.resume()
+  })
+}
 
 /** The request body with what DRF's serializers need to know of its origin. */
 export function rawBody (request: FastifyRequest): RawBody {
@@ -67,8 +228,8 @@ function allowHeader (methods: Set<string>): string {
   return order.filter(m => methods.has(m) || m === 'OPTIONS').join(', ')
 }
 
-/** Django's security middleware headers, on every answer. */
-const SECURITY_HEADERS = { 'x-frame-options': 'DENY', 'x-content-type-options': 'nosniff', 'referrer-policy': 'same-origin' } as const
+/** Django's security middleware headers, on every answer (also those written on the raw socket: src/app.ts). */
+export const SECURITY_HEADERS = { 'x-frame-options': 'DENY', 'x-content-type-options': 'nosniff', 'referrer-policy': 'same-origin' } as const
 
 /**
  * A route's own onSend hook: nothing to look up per request. `Allow` is settled once every route
@@ -142,29 +303,11 @@ export default fp(async function httpPlugin (fastify: FastifyInstance, options: 
   }
 
   // Only DRF's parsers: Fastify's own text/plain parser would accept bodies DRF answers 415 to.
+  // Each reads the whole body within the limit before parsing it (Fastify handles the stream).
   fastify.removeAllContentTypeParsers()
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, parseJson)
-  await fastify.register(formbody)
-  await fastify.register(multipart, {
-    attachFieldsToBody: 'keyValues',
-    limits: { fields: 10, fieldSize: bodyLimit, files: 0, parts: 10, headerPairs: 100 }
-  })
-
-  // Multipart bodies are streamed to busboy, past Fastify's own bodyLimit: count them here.
-  fastify.addHook('preParsing', async (request: FastifyRequest, _reply: FastifyReply, payload) => {
-    if (!isMultipart(request)) return payload
-    const tooLarge = () => Object.assign(new Error('Request body is too large.'), { code: 'FST_ERR_CTP_BODY_TOO_LARGE', statusCode: 413 })
-    if (Number(request.headers['content-length']) > bodyLimit) throw tooLarge()
-    let received = 0
-    const counted = new Transform({
-      transform (chunk: Buffer, _encoding, callback) {
-        received += chunk.length
-        callback(received > bodyLimit ? tooLarge() : null, chunk)
-      }
-    })
-    payload.on('error', (err) => counted.destroy(err))
-    return payload.pipe(counted)
-  })
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, parseJson)
+  await fastify.register(formbody, { bodyLimit })
+  fastify.addContentTypeParser('multipart/form-data', { parseAs: 'buffer', bodyLimit }, parseMultipart)
 
   fastify.setNotFoundHandler(async function notFound (request: FastifyRequest, reply: FastifyReply) {
     reply.headers(SECURITY_HEADERS)

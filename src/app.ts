@@ -1,12 +1,12 @@
 // The application as one plugin: registration order = dependency order = URL map (simplejwt's urls.py)
-import { STATUS_CODES } from 'node:http'
+import { STATUS_CODES, type Server } from 'node:http'
 import type { Duplex } from 'node:stream'
-import type { FastifyInstance, FastifyServerOptions } from 'fastify'
+import type { FastifyHttpOptions, FastifyInstance } from 'fastify'
 import type { Config } from './config.js'
 import type { TokenClaimsHook } from './tokens.js'
 import type { Database } from './db/client.js'
 import errorHandler from '../plugins/error-handler.js'
-import http from '../plugins/http.js'
+import http, { SECURITY_HEADERS } from '../plugins/http.js'
 import swagger from '../plugins/swagger.js'
 import simplejwt from './plugin.js'
 import helloRoutes from '../routes/hello.js'
@@ -29,14 +29,51 @@ export interface AppOptions {
 /** Request bodies larger than this are refused with 413 before they are parsed. */
 export const BODY_LIMIT = 64 * 1024
 
-/** Requests Node rejects before Fastify sees them (oversized headers, garbage) still get JSON. */
-function clientErrorHandler (err: NodeJS.ErrnoException, socket: Duplex): void {
-  if (err.code === 'ECONNRESET' || socket.destroyed || !socket.writable) return
+/** How long a socket answered by clientErrorHandler may still send (read and dropped) before it is destroyed. */
+const LINGER_MS = 1000
+
+/**
+ * Requests Node rejects before Fastify sees them (oversized headers, garbage, a request or its
+ * headers too slow) still get JSON in DRF's shape and Django's security headers, if the socket can
+ * still take an answer; then the connection closes.
+ */
+export function clientErrorHandler (this: FastifyInstance, err: NodeJS.ErrnoException, socket: Duplex): void {
+  this.log.debug({ err: { message: err.message, code: err.code } }, 'client error')
+  const sent = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true
+  if (err.code === 'ECONNRESET' || socket.destroyed || !socket.writable || sent) {
+    socket.destroy()
+    return
+  }
   const [status, detail] = err.code === 'HPE_HEADER_OVERFLOW'
     ? [431, 'Request header fields too large.']
-    : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request timed out.'] : [400, 'Bad request.']
+    : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request timeout.'] : [400, 'Bad request.']
   const body = JSON.stringify({ detail })
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+  const headers = Object.entries(SECURITY_HEADERS).map(([name, value]) => `${name}: ${value}\r\n`).join('')
+  socket.on('error', () => {})
+  // Whatever the client still sends is dropped for a moment, so that it reads the answer rather than a reset.
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS)
+  timer.unref()
+  socket.once('close', () => clearTimeout(timer))
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${headers}connection: close\r\n\r\n${body}`)
+  socket.resume()
+}
+
+/**
+ * Node's bounds on a client (REQUEST_TIMEOUT, HEADERS_TIMEOUT, KEEP_ALIVE_TIMEOUT, all in seconds in
+ * the settings), as Fastify's server options: a whole request, its headers, an idle keep-alive
+ * connection. Node checks them every `connectionsCheckingInterval`: a quarter of the headers
+ * timeout, between 50 ms and 1 s.
+ */
+export function serverTimeouts (config: Pick<Config, 'REQUEST_TIMEOUT' | 'HEADERS_TIMEOUT' | 'KEEP_ALIVE_TIMEOUT'>): Pick<FastifyHttpOptions<Server>, 'requestTimeout' | 'keepAliveTimeout' | 'http'> {
+  const requestTimeout = config.REQUEST_TIMEOUT * 1000
+  // Node refuses a headers timeout longer than the request timeout.
+  const headersTimeout = Math.min(config.HEADERS_TIMEOUT * 1000, requestTimeout)
+  const connectionsCheckingInterval = Math.min(1000, Math.max(50, Math.floor(headersTimeout / 4)))
+  return {
+    requestTimeout,
+    keepAliveTimeout: config.KEEP_ALIVE_TIMEOUT * 1000,
+    http: { requestTimeout, headersTimeout, connectionsCheckingInterval }
+  }
 }
 
 function hopsTrusted (hops: number) {
@@ -44,7 +81,7 @@ function hopsTrusted (hops: number) {
 }
 
 /** Server options shared by src/server.ts and the tests, so both validate and route identically. */
-export function serverOptions (config: Config): FastifyServerOptions {
+export function serverOptions (config: Config): FastifyHttpOptions<Server> {
   return {
     logger: {
       level: config.LOG_LEVEL,
@@ -55,6 +92,7 @@ export function serverOptions (config: Config): FastifyServerOptions {
       }
     },
     bodyLimit: BODY_LIMIT,
+    ...serverTimeouts(config),
     routerOptions: { ignoreTrailingSlash: true },
     // No type coercion: DRF says "Not a valid string." to `true` and "may not be null." to `null`.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: true, useDefaults: true, allErrors: false } },

@@ -2,7 +2,8 @@
 import t from 'tap'
 import Fastify, { type FastifyInstance, type InjectOptions, type LightMyRequestResponse } from 'fastify'
 import fp from 'fastify-plugin'
-import appPlugin, { serverOptions } from '../../src/app.js'
+import appPlugin, { serverOptions, serverTimeouts } from '../../src/app.js'
+import { isClientAbort } from '../../plugins/error-handler.js'
 import { bearer, build, Clock, createUser, FIXED_MS, obtainPair, resetDb, testConfig, testDatabase } from '../helper.js'
 
 const clock = new Clock()
@@ -200,6 +201,106 @@ t.test('POST /api/token/: a malformed multipart body is a 400, never a server er
   t.match(truncated.json(), { detail: /^Multipart form parse error - / })
 })
 
+t.test('POST /api/token/: a multipart boundary is checked as Django checks it (RFC 2046, at most 201 characters)', async t => {
+  await createUser(app)
+  for (const length of [257, 300, 1000, 202]) {
+    const boundary = 'b'.repeat(length)
+    const form = multipart({ username: 'spiderman', password: 'underoos' }, boundary)
+    const res = await post('/api/token/', form.payload, form.contentType)
+    t.equal(res.statusCode, 400, `${length} characters: 400, not a server error`)
+    t.equal(res.body, JSON.stringify({ detail: `Multipart form parse error - Invalid boundary in multipart: ${boundary}` }))
+    assertDjangoHeaders(t, res, `boundary of ${length}`)
+  }
+  for (const boundary of ['b'.repeat(201), 'a b', '\'\'()+_,-./:=?']) {
+    const form = multipart({ username: 'spiderman', password: 'underoos' }, boundary)
+    t.equal((await post('/api/token/', form.payload, `multipart/form-data; boundary="${boundary}"`)).statusCode, 200, `"${boundary.slice(0, 10)}": valid`)
+  }
+  const spaced = multipart({ username: 'spiderman', password: 'underoos' }, 'ends with a space ')
+  const invalid = await post('/api/token/', spaced.payload, 'multipart/form-data; boundary="ends with a space "')
+  t.equal(invalid.body, '{"detail":"Multipart form parse error - Invalid boundary in multipart: ends with a space "}')
+  const latin = multipart({ username: 'spiderman', password: 'underoos' }, 'caf\u00e9')
+  const nonAscii = await post('/api/token/', latin.payload, 'multipart/form-data; boundary=caf\u00e9')
+  t.equal(nonAscii.statusCode, 400)
+  t.equal(nonAscii.json().detail, 'Multipart form parse error - Invalid non-ASCII Content-Type in multipart: multipart/form-data; boundary=caf\u00e9')
+  const empty = await post('/api/token/', '', 'multipart/form-data')
+  t.equal(empty.body, JSON.stringify(REQUIRED[0]), 'an empty body is an empty form, whatever the boundary: DRF parses nothing')
+})
+
+t.test('POST /api/token/: a multipart form of 18 KB (under the limit) is answered like the same JSON body', async t => {
+  await createUser(app)
+  const form = multipart({ username: 'spiderman', password: 'underoos', padding: 'p'.repeat(18 * 1024) })
+  const res = await post('/api/token/', form.payload, form.contentType)
+  t.equal(res.statusCode, 200)
+  const json = await post('/api/token/', JSON.stringify({ username: 'spiderman', password: 'underoos', padding: 'p'.repeat(18 * 1024) }), 'application/json')
+  t.equal(json.statusCode, 200)
+  const near = multipart({ username: 'spiderman', password: 'underoos', padding: 'p'.repeat(63 * 1024) })
+  t.equal((await post('/api/token/', near.payload, near.contentType)).statusCode, 200, '63 KiB of padding')
+})
+
+t.test('POST /api/token/: a file in a multipart form is no string, as in DRF\'s request.data; too many fields or files are a 400', async t => {
+  await createUser(app)
+  const boundary = 'AaB03x'
+  const file = `--${boundary}\r\nContent-Disposition: form-data; name="username"\r\n\r\nspiderman\r\n` +
+    `--${boundary}\r\nContent-Disposition: form-data; name="password"; filename="p.txt"\r\nContent-Type: text/plain\r\n\r\nunderoos\r\n--${boundary}--\r\n`
+  const res = await post('/api/token/', file, `multipart/form-data; boundary=${boundary}`)
+  t.equal(res.statusCode, 400)
+  t.equal(res.body, '{"password":["Not a valid string."]}')
+  const extraFile = file.replace('name="password"; filename', 'name="avatar"; filename').replace('--AaB03x--', `--${boundary}\r\nContent-Disposition: form-data; name="password"\r\n\r\nunderoos\r\n--${boundary}--`)
+  t.equal((await post('/api/token/', extraFile, `multipart/form-data; boundary=${boundary}`)).statusCode, 200, 'a file under another name is ignored')
+
+  const fields = Array.from({ length: 1001 }, (_, i) => `--${boundary}\r\nContent-Disposition: form-data; name="f${i}"\r\n\r\nx\r\n`).join('') + `--${boundary}--\r\n`
+  const many = await post('/api/token/', fields, `multipart/form-data; boundary=${boundary}`)
+  t.equal(many.statusCode, 400)
+  t.equal(many.body, '{"detail":"The number of GET/POST parameters exceeded settings.DATA_UPLOAD_MAX_NUMBER_FIELDS."}')
+  const files = Array.from({ length: 101 }, (_, i) => `--${boundary}\r\nContent-Disposition: form-data; name="f${i}"; filename="f"\r\n\r\nx\r\n`).join('') + `--${boundary}--\r\n`
+  const manyFiles = await post('/api/token/', files, `multipart/form-data; boundary=${boundary}`)
+  t.equal(manyFiles.statusCode, 400)
+  t.equal(manyFiles.body, '{"detail":"The number of files exceeded settings.DATA_UPLOAD_MAX_NUMBER_FILES."}')
+  const empty = await post('/api/token/', '', `multipart/form-data; boundary=${boundary}`)
+  t.equal(empty.body, JSON.stringify(REQUIRED[0]), 'an empty multipart body is an empty form')
+})
+
+t.test('POST /api/token/: multipart parts as Django reads them; odd bodies are answered 4xx at once', async t => {
+  await createUser(app)
+  const B = 'AaB03x'
+  const type = `multipart/form-data; boundary=${B}`
+  const part = (disposition: string, value: string, extra = '') => `--${B}\r\nContent-Disposition: form-data; ${disposition}\r\n${extra}\r\n${value}\r\n`
+  const asField = part('name="username"; filename=""', 'spiderman') + part('name=" password "', 'underoos', 'Content-Type: application/octet-stream\r\n') + `--${B}--\r\n`
+  t.equal((await post('/api/token/', asField, type)).statusCode, 200, 'an empty filename or a binary type alone make no file; names are stripped')
+  const odd = ['garbage', `--${B}`, `--${B}\r\n\r\n`, part('name="a"', 'b'), `--${B}--\r\n${part('name="a"', 'b')}`, '\u0000'.repeat(100),
+    `--${B}\r\n${'X: y\r\n'.repeat(200)}\r\nx\r\n--${B}--\r\n`, `--${B}\r\nContent-Disposition: form-data; name="a"\r\n${'h'.repeat(60000)}`]
+  for (const body of odd) {
+    const res = await post('/api/token/', body, type)
+    t.equal(res.statusCode, 400, JSON.stringify(body.slice(0, 30)))
+  }
+})
+
+t.test('POST /api/token/: invalid UTF-8 in a JSON body is a 400 parse error in Python\'s words, not a silent U+FFFD', async t => {
+  await createUser(app)
+  const cases: Array<[Buffer, string]> = [
+    [Buffer.concat([Buffer.from('{"username":"spiderman","password":"under'), Buffer.from([0xff]), Buffer.from('oos"}')]), "'utf-8' codec can't decode byte 0xff in position 41: invalid start byte"],
+    [Buffer.concat([Buffer.from('{"username":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]), "'utf-8' codec can't decode byte 0xc3 in position 13: invalid continuation byte"],
+    [Buffer.concat([Buffer.from('{"username":"'), Buffer.from([0xe2, 0x82, 0x28]), Buffer.from('"}')]), "'utf-8' codec can't decode bytes in position 13-14: invalid continuation byte"],
+    [Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"}')]), "'utf-8' codec can't decode byte 0xed in position 6: invalid continuation byte"],
+    [Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xc0, 0xaf]), Buffer.from('"}')]), "'utf-8' codec can't decode byte 0xc0 in position 6: invalid start byte"]
+  ]
+  for (const url of TOKEN_ROUTES) {
+    for (const [payload, message] of cases) {
+      const res = await app.inject({ method: 'POST', url, payload, headers: { 'content-type': 'application/json' } })
+      t.equal(res.statusCode, 400, `${url}: ${message}`)
+      t.equal(res.body, JSON.stringify({ detail: `JSON parse error - ${message}` }))
+    }
+  }
+  // Valid UTF-8 of every length still logs in; a sequence cut short by the end of the body is left undecoded, as DRF's stream reader does.
+  t.equal((await app.inject({ method: 'POST', url: '/api/token/', payload: Buffer.from('{"username":"spiderman","password":"underoos","x":"é€😀"}'), headers: { 'content-type': 'application/json' } })).statusCode, 200)
+  const cut = Buffer.concat([Buffer.from('{"username":"spiderman","password":"underoos"}'), Buffer.from([0xe2, 0x82])])
+  t.equal((await app.inject({ method: 'POST', url: '/api/token/', payload: cut, headers: { 'content-type': 'application/json' } })).statusCode, 200)
+  // A byte order mark is refused, as Python's json refuses it.
+  const bom = await app.inject({ method: 'POST', url: '/api/token/', payload: Buffer.from('\ufeff{"username":"spiderman","password":"underoos"}'), headers: { 'content-type': 'application/json' } })
+  t.equal(bom.statusCode, 400)
+  t.match(bom.json(), { detail: /^JSON parse error - / })
+})
+
 t.test('POST /api/token/: a 1 MB body is refused with 413 JSON', async t => {
   const big = 'x'.repeat(1024 * 1024)
   const cases: Array<[string, string]> = [
@@ -389,4 +490,28 @@ t.test('GET /api/boom/: a server fault is a bare JSON 500 (spec D11)', async t =
   }
   // The app around the failing routes still answers as usual.
   t.equal((await server.inject({ method: 'GET', url: '/api/nope/' })).body, '{"detail":"Not found."}')
+})
+
+t.test('serverTimeouts: Node\'s bounds from the settings, in milliseconds', async t => {
+  t.same(serverTimeouts({ REQUEST_TIMEOUT: 30, HEADERS_TIMEOUT: 10, KEEP_ALIVE_TIMEOUT: 72 }), {
+    requestTimeout: 30_000,
+    keepAliveTimeout: 72_000,
+    http: { requestTimeout: 30_000, headersTimeout: 10_000, connectionsCheckingInterval: 1000 }
+  })
+  const short = serverTimeouts({ REQUEST_TIMEOUT: 1, HEADERS_TIMEOUT: 5, KEEP_ALIVE_TIMEOUT: 1 })
+  t.equal(short.http?.headersTimeout, 1000, 'never longer than the request timeout (Node refuses that)')
+  t.equal(short.http?.connectionsCheckingInterval, 250, 'a quarter of the headers timeout')
+  const server = Fastify(serverOptions(testConfig({ REQUEST_TIMEOUT: 7, HEADERS_TIMEOUT: 3, KEEP_ALIVE_TIMEOUT: 9 })))
+  t.teardown(() => server.close())
+  t.equal(server.server.requestTimeout, 7000)
+  t.equal(server.server.headersTimeout, 3000)
+  t.equal(server.server.keepAliveTimeout, 9000)
+})
+
+t.test('isClientAbort: a body read the client broke off, not a database reset', async t => {
+  const request = (gone: boolean) => ({ raw: { aborted: gone, destroyed: gone, socket: { destroyed: gone } } }) as unknown as Parameters<typeof isClientAbort>[1]
+  const aborted = Object.assign(new Error('aborted'), { code: 'ECONNRESET', statusCode: 400 })
+  t.ok(isClientAbort(aborted, request(true)))
+  t.notOk(isClientAbort(aborted, request(false)), 'the client is still there')
+  t.notOk(isClientAbort(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }), request(true)), 'a database connection reset while the client left')
 })
