@@ -100,7 +100,12 @@ export function serverOptions (config: Config): FastifyHttpOptions<Server> {
     trustProxy: typeof config.TRUST_PROXY === 'number' ? hopsTrusted(config.TRUST_PROXY) : config.TRUST_PROXY,
     return503OnClosing: true,
     clientErrorHandler,
-    forceCloseConnections: 'idle'
+    forceCloseConnections: 'idle',
+    // Opening the database applies pending migrations and, for the embedded PGlite, loads its data
+    // directory: on a busy or slow machine that outlasts avvio's 10 s default, which would end the
+    // start with "Plugin did not start in time: 'db'". Start-up still ends: a database that does
+    // not answer fails its connection within its own timeouts.
+    pluginTimeout: 120_000
   }
 }
 

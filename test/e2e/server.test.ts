@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { TEST_KEY, testDatabase } from './helper.js'
-import { TEST_DATABASE_URL } from './setup/databases.js'
+import { TEST_KEY, testDatabase } from '../helper.js'
+import { TEST_DATABASE_URL } from '../setup/databases.js'
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const SERVER = join(ROOT, 'dist', 'src', 'server.js')
 const STARTUP_MS = 60_000
 

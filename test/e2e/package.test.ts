@@ -8,11 +8,11 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import t from 'tap'
-import { TEST_KEY } from './helper.js'
-import { emptyDatabaseUrl } from './setup/databases.js'
+import { TEST_KEY } from '../helper.js'
+import { emptyDatabaseUrl } from '../setup/databases.js'
 
 const run = promisify(execFile)
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm'
 const STARTUP_MS = 60_000
 

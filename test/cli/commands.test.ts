@@ -9,10 +9,10 @@ import { PassThrough } from 'node:stream'
 import { finished } from 'node:stream/promises'
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
-import { runCli, type CliIo } from '../src/cli.js'
-import { verifyPassword } from '../src/passwords.js'
-import { bearer, build, cliDatabase, Clock, obtainPair, type TestLike } from './helper.js'
-import { TEST_DATABASE_URL, withDatabaseName } from './setup/databases.js'
+import { runCli, type CliIo } from '../../src/cli.js'
+import { verifyPassword } from '../../src/passwords.js'
+import { bearer, build, cliDatabase, Clock, obtainPair, type TestLike } from '../helper.js'
+import { TEST_DATABASE_URL, withDatabaseName } from '../setup/databases.js'
 
 const USAGE = `Usage: fastify-simplejwt <command> [options]
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import t from 'tap'
 import { chromium } from 'playwright-core'
-import { build, createUser } from './helper.js'
+import { build, createUser } from '../helper.js'
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 /** Where the screenshot goes; `npm run docs:screenshot` points it at docs/swagger-ui.png. */

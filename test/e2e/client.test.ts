@@ -3,8 +3,8 @@
 import { readFileSync } from 'node:fs'
 import t from 'tap'
 import type { AddressInfo } from 'node:net'
-import { bearer, createSimpleJwtClient, type Hello, type RefreshedTokens, type TokenError, type TokenPair } from '../clients/typescript/index.js'
-import { build, Clock, createUser, decodeParts } from './helper.js'
+import { bearer, createSimpleJwtClient, type Hello, type RefreshedTokens, type TokenError, type TokenPair } from '../../clients/typescript/index.js'
+import { build, Clock, createUser, decodeParts } from '../helper.js'
 
 const clock = new Clock()
 const app = await build(t, {}, { clock })
@@ -15,7 +15,7 @@ const client = createSimpleJwtClient(`http://127.0.0.1:${port}`)
 
 t.test('the committed client was generated from this very document', async t => {
   // A fast check in every test run; CI's `npm run sdk:check` also compares the generated types.
-  const committed = JSON.parse(readFileSync(new URL('../clients/typescript/openapi.json', import.meta.url), 'utf8'))
+  const committed = JSON.parse(readFileSync(new URL('../../clients/typescript/openapi.json', import.meta.url), 'utf8'))
   t.same(committed, app.swagger(), 'clients/typescript/openapi.json is stale: run `npm run sdk`')
 })
 

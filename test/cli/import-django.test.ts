@@ -7,13 +7,13 @@ import { PassThrough } from 'node:stream'
 import { finished } from 'node:stream/promises'
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
-import { runCli, type CliIo } from '../src/cli.js'
+import { runCli, type CliIo } from '../../src/cli.js'
 import { eq } from 'drizzle-orm'
-import { blacklistedTokens } from '../src/db/schema.js'
-import { bearer, build, cliDatabase, createUser, forge, type TestLike } from './helper.js'
+import { blacklistedTokens } from '../../src/db/schema.js'
+import { bearer, build, cliDatabase, createUser, forge, type TestLike } from '../helper.js'
 
 interface Vector { hasher: string, password: string, encoded: string, wrong_password: string }
-const fixtures = new URL('fixtures/', import.meta.url)
+const fixtures = new URL('../fixtures/', import.meta.url)
 const DUMP_FILE = new URL('dumpdata-auth-user.json', fixtures).pathname
 const dump = await readFile(DUMP_FILE, 'utf8')
 const records = JSON.parse(dump) as Array<{ model: string, pk: number, fields: Record<string, unknown> }>

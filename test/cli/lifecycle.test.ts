@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
-import { runCli } from '../src/cli.js'
-import { openDatabase, type Database } from '../src/db/client.js'
-import { bearer, build, Clock, createUser, obtainPair, testDatabase } from './helper.js'
-import { TEST_DATABASE_URL } from './setup/databases.js'
+import { runCli } from '../../src/cli.js'
+import { openDatabase, type Database } from '../../src/db/client.js'
+import { bearer, build, Clock, createUser, obtainPair, testDatabase } from '../helper.js'
+import { TEST_DATABASE_URL } from '../setup/databases.js'
 
 // The CLI stamps its cut-off with the real time, so the app's clock follows the real one here:
 // tokens are minted two seconds in the past, and checked one second in the future.
