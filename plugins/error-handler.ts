@@ -5,7 +5,7 @@ import { cleanCharFields, type SerializerSchema } from '../src/fields.js'
 import { isMultipart, rawBody } from './http.js'
 import { isDatabaseUnavailable } from '../src/db/client.js'
 
-const MULTIPART_ERROR = /^(Multipart: |Unexpected end of (form|multipart data)|Malformed part header)/
+const MULTIPART_ERROR = /^(?:Multipart: |Unexpected end of (?:form|multipart data)|Malformed part header)/
 
 /** The only body a server fault ever gets: nothing about the fault itself. */
 export const SERVER_ERROR = { detail: 'A server error occurred.' }
