@@ -5,7 +5,7 @@ import { cleanCharFields, type SerializerSchema } from '../src/fields.js'
 import { isMultipart, rawBody } from './http.js'
 import { isDatabaseUnavailable } from '../src/db/client.js'
 
-const MULTIPART_ERROR = /^(?:Multipart: |Unexpected end of (?:form|multipart data)|Malformed part header)/
+const MULTIPART_ERROR = /^(?:Multipart: |Unexpected end of (?:form|multipart data)|Malformed part header|The needle cannot have a length bigger than)/
 
 /** The only body a server fault ever gets: nothing about the fault itself. */
 export const SERVER_ERROR = { detail: 'A server error occurred.' }
@@ -52,7 +52,10 @@ export default fp(async function errorHandlerPlugin (fastify: FastifyInstance) {
 
     // busboy's complaints about a malformed multipart body carry no status: they are the client's.
     if (error.statusCode === undefined && MULTIPART_ERROR.test(error.message) && isMultipart(request)) {
-      const reason = error.message === 'Multipart: Boundary not found' ? 'Invalid boundary in multipart: None' : error.message
+      const reason = error.message === 'Multipart: Boundary not found'
+        ? 'Invalid boundary in multipart: None'
+        // busboy takes at most 252 characters (RFC 2046 allows 70); Django would search the body for it.
+        : error.message.startsWith('The needle') ? 'Invalid boundary in multipart: too long' : error.message
       return send(reply, 400, { detail: `Multipart form parse error - ${reason}` })
     }
 

@@ -155,6 +155,12 @@ const TARGETS: Target[] = [
     size: options => (options.url as string).length,
     statuses: [200, 404]
   })),
+  ...['', 'application/json;', 'application/json; charset=', 'multipart/form-data; boundary='].map((prefix): Target => ({
+    name: `POST /api/token/ Content-Type: ${prefix}<value>`,
+    request: value => ({ method: 'POST', url: '/api/token/', headers: { 'content-type': prefix + value }, payload: '{}' }),
+    size: options => Buffer.byteLength(String(options.headers?.['content-type'])),
+    statuses: [400, 415]
+  })),
   ...['/api/hello/', '/api/admin/users/', '/api/token/revoke-all/'].flatMap((url): Target[] => ['Bearer ', ''].map(scheme => ({
     name: `${url} Authorization: ${scheme}<value>`,
     request: value => ({ method: url.endsWith('revoke-all/') ? 'POST' : 'GET', url, headers: { authorization: scheme + value } }),
@@ -203,4 +209,14 @@ t.test('every field of every route: time linear in the input, a documented 4xx/2
   t.comment(`worst ratio ${worst.ratio.toFixed(1)}: ${worst.name}`)
   const maxDelay = delay.max / 1e6
   t.ok(maxDelay < MAX_MS, `the event loop never stalled past ${MAX_MS} ms (longest ${maxDelay.toFixed(0)} ms)`)
+})
+
+t.test('a multipart boundary longer than busboy takes (252 characters) is the client\'s error, not a 500', async t => {
+  for (const length of [70, 252, 253, 60000]) {
+    const res = await app.inject({ method: 'POST', url: '/api/token/', headers: { 'content-type': `multipart/form-data; boundary=${'a'.repeat(length)}` }, payload: '{}' })
+    t.equal(res.statusCode, 400, `${length} characters`)
+    t.match(res.json().detail, /^Multipart form parse error - /)
+  }
+  const res = await app.inject({ method: 'POST', url: '/api/token/', headers: { 'content-type': `multipart/form-data; boundary=${'a'.repeat(253)}` }, payload: '{}' })
+  t.same(res.json(), { detail: 'Multipart form parse error - Invalid boundary in multipart: too long' })
 })
