@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events'
 import fp from 'fastify-plugin'
-import { and, eq, ilike, inArray, or, sql, TransactionRollbackError } from 'drizzle-orm'
+import { and, eq, inArray, or, sql, TransactionRollbackError } from 'drizzle-orm'
 import type { FastifyInstance } from 'fastify'
 import { SCHEMA, users, type NewUser, type User } from '../src/db/schema.js'
 import type { Db } from '../src/db/client.js'
@@ -145,7 +145,10 @@ export function createUsersRepository (db: Db, changed: (id: number) => void = (
      */
     async page (options: { search: string[], limit: number, offset: number }): Promise<{ count: number, users: User[] }> {
       const escape = (term: string) => term.replace(/[\\%_]/g, (c) => `\\${c}`)
-      const where = options.search.length === 0 ? undefined : and(...options.search.map(term => ilike(users.username, `%${escape(term)}%`)))
+      // One JSON parameter however many terms: a 64 KiB search of 20 000 terms made 20 000 ILIKE
+      // conditions and bind parameters, most of a second to build and plan.
+      const patterns = JSON.stringify([...new Set(options.search)].map(term => `%${escape(term)}%`))
+      const where = options.search.length === 0 ? undefined : sql`${users.username} ilike all (select jsonb_array_elements_text(${patterns}::jsonb))`
       const [{ count }] = await db.select({ count: sql<number>`count(*)`.mapWith(Number) }).from(users).where(where)
       const rows = await db.select().from(users).where(where).orderBy(users.id).limit(options.limit).offset(options.offset)
       return { count, users: rows }

@@ -31,7 +31,7 @@ export const INVALID_EMAIL = 'Enter a valid email address.'
 // Django's UnicodeUsernameValidator (Python's \w is letters, digits and the underscore), and a
 // close approximation of its EmailValidator.
 const USERNAME_RE = /^[\p{L}\p{N}_.@+-]+$/u
-const EMAIL_RE = /^[^\s@"(),:;<>[\\\]]+@(?:[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?\.)+[\p{L}]{2,63}$/u
+const EMAIL_RE = /^[^\s@"(),:;<>[\\\]]+@(?:[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?\.)+\p{L}{2,63}$/u
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
 
 // DRF's BooleanField.TRUE_VALUES and FALSE_VALUES.
@@ -225,14 +225,14 @@ function present (user: User): AdminUser {
 
 /** The id in the path, or 404 as DRF's get_object_or_404 answers for anything that is not one. */
 function userId (raw: string): number {
-  const id = /^[0-9]{1,10}$/.test(raw) ? Number(raw) : NaN
+  const id = /^\d{1,10}$/.test(raw) ? Number(raw) : NaN
   if (!Number.isSafeInteger(id) || id < 1 || id > MAX_USER_ID) throw new ApiError(404, NOT_FOUND)
   return id
 }
 
 /** Python's int() of a query value, or undefined. */
 function parseInteger (value: string | undefined): number | undefined {
-  if (value === undefined || !/^\s*[+-]?[0-9]+\s*$/.test(value)) return undefined
+  if (value === undefined || !/^\s*[+-]?\d+\s*$/.test(value)) return undefined
   const n = Number(value.trim())
   return Number.isSafeInteger(n) ? n : undefined
 }

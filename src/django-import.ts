@@ -32,12 +32,12 @@ export class ImportConflict extends DumpdataError {
 const describe = (value: unknown) => JSON.stringify(value)?.slice(0, 60) ?? String(value)
 
 // Django's DjangoJSONEncoder writes `2026-11-29T22:07:36.159Z` (USE_TZ) or a naive `…T22:07:36.159`.
-const ISO_DATETIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?$/
+const ISO_DATETIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:?\d{2})?$/
 
 function datetime (value: unknown, field: string, index: number): Date {
   if (typeof value !== 'string' || !ISO_DATETIME.test(value)) throw new DumpdataError(`fields.${field} must be an ISO 8601 date and time (got ${describe(value)})`, index)
   // A naive value (USE_TZ = False) is taken as UTC: the dump does not say which zone it meant.
-  const zoned = /(Z|[+-]\d{2}:?\d{2})$/.test(value) ? value : `${value}Z`
+  const zoned = /(?:Z|[+-]\d{2}:?\d{2})$/.test(value) ? value : `${value}Z`
   // JavaScript's Date reads milliseconds and `+hh:mm` only; Python may write microseconds.
   const parsed = new Date(zoned.replace(' ', 'T').replace(/\.(\d{3})\d+/, '.$1').replace(/([+-]\d{2})(\d{2})$/, '$1:$2'))
   if (Number.isNaN(parsed.getTime())) throw new DumpdataError(`fields.${field} is not a valid date and time (got ${describe(value)})`, index)

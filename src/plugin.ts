@@ -67,6 +67,13 @@ export function configFromOptions (options: SimpleJwtOptions): Config {
 
 const AJV_OPTIONS = { coerceTypes: false, removeAdditional: true, useDefaults: true, allErrors: false } as const
 
+/** The prefix without its trailing slashes (a scan: /\/+$/ moves quadratically over a run of slashes). */
+function trimTrailingSlashes (prefix: string): string {
+  let end = prefix.length
+  while (end > 0 && prefix.charCodeAt(end - 1) === 0x2f) end--
+  return prefix.slice(0, end)
+}
+
 /**
  * The service inside an application. Everything but `fastify.simplejwt`, `fastify.authenticate` and
  * `request.user` stays encapsulated: the routes' body parsers, validator, error handler and JSON 404s
@@ -74,7 +81,7 @@ const AJV_OPTIONS = { coerceTypes: false, removeAdditional: true, useDefaults: t
  */
 async function simplejwt (fastify: FastifyInstance, options: SimpleJwtOptions) {
   const config = configFromOptions(options)
-  const prefix = (options.prefix ?? '/api').replace(/\/+$/, '')
+  const prefix = trimTrailingSlashes(options.prefix ?? '/api')
   const service: SimpleJwt = createService(config, options.now)
 
   fastify.decorate('simplejwt', service)

@@ -39,7 +39,7 @@ export const MAX_TOKEN_LENGTH = 8192
 /** Python's datetime cannot go past year 9999; simplejwt crashes there, we refuse (spec D5). */
 const MAX_EPOCH = 253402300799
 
-const SEGMENT = /^[A-Za-z0-9_-]+$/
+const SEGMENT = /^[\w-]+$/
 
 /** A JWT ID as simplejwt makes it: uuid4().hex, 32 lowercase hex characters. */
 export function newJti (): string {
@@ -155,7 +155,7 @@ export function userIdOf (token: string, payload: Claims, claim: string): number
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) return undefined
   const json = Buffer.from(token.slice(token.indexOf('.') + 1, token.lastIndexOf('.')), 'base64url').toString('utf8')
   const literal = rawMemberValue(json, claim)
-  return literal !== undefined && /^[1-9][0-9]*$/.test(literal) ? value : undefined
+  return literal !== undefined && /^[1-9]\d*$/.test(literal) ? value : undefined
 }
 
 /**

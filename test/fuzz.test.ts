@@ -87,3 +87,80 @@ t.test('hello with any bearer token', async t => {
   }), { seed: SEED + 2, numRuns: RUNS * 2 })
   t.pass(`${RUNS * 2} tokens`)
 })
+
+// Issue 13, finding 2: whitespace- and repetition-heavy values, up to the body limit, in every field
+// of every route and in the Authorization header. test/system/regex-dos.test.ts times fixed shapes;
+// this draws them at random. A generous per-request budget: a backtracking regex took seconds (no
+// shrinking on failure: every smaller case would be slow too).
+const REQUEST_BUDGET_MS = 1000
+const UNITS = [' ', '\t', '\n', '\r\n', '\u000b', '\u001c', '\u0085', '\u00a0', '\u1680', '\u2009', '\u2028', '\u3000', '\ufeff', '\u200b', '\u0000', 'a', '=', '.', '-', 'a.', ' a', 'a ', '\\', '"', '%', '_', ',']
+/** A unit's largest size once encoded, as JSON or as a form: what it costs of the body limit. */
+const encodedBytes = (unit: string) => Math.max(Buffer.byteLength(JSON.stringify(unit)) - 2, new URLSearchParams({ u: unit }).toString().length - 2)
+/** Runs of repeated units between short strings, often as long as ~60 KB of body allows. */
+const edge = fc.oneof(fc.constantFrom('a', 'b', 'x.', '='), fc.string({ maxLength: 3 }))
+const heavyString = fc.tuple(
+  edge,
+  fc.oneof(
+    fc.constantFrom(...UNITS).map(unit => [[unit, 100]] as Array<[string, number]>),
+    fc.array(fc.tuple(fc.constantFrom(...UNITS), fc.oneof(fc.constant(100), fc.integer({ min: 1, max: 100 }))), { minLength: 1, maxLength: 3 })
+  ),
+  edge
+).map(([prefix, runs, suffix]) => prefix + runs.map(([unit, percent]) => unit.repeat(Math.max(1, Math.floor(percent / 100 * 60000 / encodedBytes(unit) / runs.length)))).join('') + suffix)
+/** fast-check's report, with the 60 KB counterexample cut short. */
+function shortReport<Ts> (details: fc.RunDetails<Ts>): void {
+  if (!details.failed) return
+  const example = JSON.stringify(details.counterexample, (_key, value: unknown) => typeof value === 'string' && value.length > 80 ? `${value.slice(0, 40)}…(${value.length} characters)…${value.slice(-20)}` : value)
+  throw new Error(`${String(details.errorInstance)} (seed ${details.seed}, path ${details.counterexamplePath}): ${example}`)
+}
+const smallValue = fc.constantFrom('spiderman', 'underoos', ' a ', '', pair.refresh, pair.access)
+
+await createUser(app, { username: 'fuzzstaff', isStaff: true })
+const staffAuth = `Bearer ${(await obtainPair(app, 'fuzzstaff')).access}`
+const spiderman = await app.simplejwt.users.findByUsername('spiderman')
+const FIELD_ROUTES: Array<{ method: 'POST' | 'PATCH', url: string, fields: string[], staff?: boolean }> = [
+  { method: 'POST', url: '/api/token/', fields: ['username', 'password'] },
+  { method: 'POST', url: '/api/token/refresh/', fields: ['refresh'] },
+  { method: 'POST', url: '/api/token/verify/', fields: ['token'] },
+  { method: 'POST', url: '/api/token/blacklist/', fields: ['refresh'] },
+  { method: 'POST', url: '/api/token/sliding/', fields: ['username', 'password'] },
+  { method: 'POST', url: '/api/token/sliding/refresh/', fields: ['token'] },
+  { method: 'POST', url: '/api/token/sliding/blacklist/', fields: ['token'] },
+  { method: 'POST', url: '/api/admin/users/', fields: ['username', 'password', 'first_name', 'last_name', 'email'], staff: true },
+  { method: 'PATCH', url: `/api/admin/users/${spiderman?.id}/`, fields: ['first_name', 'last_name', 'email'], staff: true }
+]
+
+t.test('whitespace- and repetition-heavy values in every field: a documented answer, never a 5xx, within the budget', async t => {
+  let slowest = 0
+  await fc.assert(fc.asyncProperty(
+    fc.constantFrom(...FIELD_ROUTES), fc.nat(), fc.boolean(), heavyString, fc.option(smallValue),
+    async (route, pick, form, heavy, other) => {
+      // One field heavy, at most one other small: the body stays within the limit.
+      const field = route.fields[pick % route.fields.length]
+      const body: Record<string, string> = { [field]: heavy }
+      if (other !== null && route.fields.length > 1) body[route.fields[(pick + 1) % route.fields.length]] = other
+      const headers: Record<string, string> = { 'content-type': form ? 'application/x-www-form-urlencoded' : 'application/json' }
+      if (route.staff === true) headers.authorization = staffAuth
+      const payload = form ? new URLSearchParams(body).toString() : JSON.stringify(body)
+      const start = performance.now()
+      const res = await app.inject({ method: route.method, url: route.url, headers, payload })
+      const ms = performance.now() - start
+      slowest = Math.max(slowest, ms)
+      if (res.statusCode >= 500) throw new Error(`${res.statusCode} for ${route.method} ${route.url}: ${res.body}`)
+      if (Buffer.byteLength(payload) <= (app.initialConfig.bodyLimit as number) && ms > REQUEST_BUDGET_MS) throw new Error(`${route.method} ${route.url} took ${ms.toFixed(0)} ms`)
+      if (!/^application\/json/.test(String(res.headers['content-type']))) throw new Error(`not JSON: ${res.headers['content-type']}`)
+      if (!documentedShape(res.statusCode, res.json())) throw new Error(`undocumented shape ${res.statusCode}: ${res.body}`)
+    }
+  ), { seed: SEED + 3, numRuns: Math.ceil(RUNS / 5), endOnFailure: true, reporter: shortReport })
+  t.pass(`${Math.ceil(RUNS / 5)} bodies, slowest ${slowest.toFixed(0)} ms`)
+})
+
+t.test('whitespace- and repetition-heavy Authorization headers: 401 or 200, within the budget', async t => {
+  await fc.assert(fc.asyncProperty(fc.constantFrom('', 'Bearer ', 'Bearer', 'JWT '), fc.oneof(heavyString, smallValue), fc.constantFrom('/api/hello/', '/api/admin/users/', '/api/token/revoke-all/'), async (scheme, value, url) => {
+    const start = performance.now()
+    const res = await app.inject({ method: url.endsWith('revoke-all/') ? 'POST' : 'GET', url, headers: { authorization: scheme + value } })
+    const ms = performance.now() - start
+    if (res.statusCode !== 401 && res.statusCode !== 200 && res.statusCode !== 403) throw new Error(`${res.statusCode}: ${res.body}`)
+    if (ms > REQUEST_BUDGET_MS) throw new Error(`${url} took ${ms.toFixed(0)} ms`)
+  }), { seed: SEED + 4, numRuns: Math.ceil(RUNS / 5), endOnFailure: true, reporter: shortReport })
+  t.pass(`${Math.ceil(RUNS / 5)} headers`)
+})

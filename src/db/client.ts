@@ -82,7 +82,7 @@ export function migrationsFolder (): string {
  * Throws DatabaseError when it cannot be reached.
  */
 export async function openDatabase (url: string | undefined, options: OpenOptions): Promise<Database> {
-  if (url !== undefined && /^postgres(ql)?:\/\//.test(url)) return openPostgres(url)
+  if (url !== undefined && /^postgres(?:ql)?:\/\//.test(url)) return openPostgres(url)
   return openPglite(url === 'memory://' ? undefined : resolve(options.dataDir), options.loadDataDir)
 }
 

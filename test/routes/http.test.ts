@@ -427,7 +427,7 @@ t.test('POST /api/token: every path answers the same with and without its traili
     ['/api/hello/', { method: 'POST', headers: bearer(pair.access) }],
     ['/api/nope/', { method: 'GET' }]
   ]
-  const tokensOut = (body: string) => body.replace(/eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/g, '<jwt>')
+  const tokensOut = (body: string) => body.replace(/eyJ[\w-]+\.[\w-]+\.[\w-]+/g, '<jwt>')
   for (const [slashed, options] of cases) {
     const bare = slashed.slice(0, -1)
     const a = await app.inject({ ...options, url: slashed } as InjectOptions)

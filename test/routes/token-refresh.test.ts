@@ -34,7 +34,7 @@ t.test('POST /api/token/refresh/: 200 with only a new access token', async t => 
   const res = await refresh(app, pair.refresh)
   t.equal(res.statusCode, 200)
   t.match(res.headers['content-type'], /^application\/json(; charset=utf-8)?$/)
-  t.match(res.body, /^\{"access":"[A-Za-z0-9_.-]+"\}$/)
+  t.match(res.body, /^\{"access":"[\w.-]+"\}$/)
   t.same(Object.keys(res.json()), ['access'])
 })
 
@@ -80,7 +80,7 @@ t.test('POST /api/token/refresh/: ROTATE_REFRESH_TOKENS answers access then a ne
   clock.tick(2)
   const res = await refresh(server, pair.refresh)
   t.equal(res.statusCode, 200)
-  t.match(res.body, /^\{"access":"[A-Za-z0-9_.-]+","refresh":"[A-Za-z0-9_.-]+"\}$/, 'key order access, refresh')
+  t.match(res.body, /^\{"access":"[\w.-]+","refresh":"[\w.-]+"\}$/, 'key order access, refresh')
   const body = res.json()
   t.same(Object.keys(body), ['access', 'refresh'])
 
