@@ -89,10 +89,14 @@ export async function openDatabase (url: string | undefined, options: OpenOption
   return openPglite(url === 'memory://' ? undefined : resolve(options.dataDir), options.loadDataDir)
 }
 
+/** Seconds before reconnecting after the `retries`-th failed connection in a row: 50 ms doubling, at most 1 s. */
+const reconnectDelay = (retries: number) => Math.min(0.05 * 2 ** retries, 1)
+
 async function openPostgres (url: string, notificationTimings?: Partial<NotificationTimings>): Promise<Database> {
   const { default: postgres } = await import('postgres')
   // A short connect timeout: while the database is down, requests fail within seconds instead of hanging.
-  const sql = postgres(url, { onnotice: () => {}, connect_timeout: 2, max: 10 })
+  // Reconnects after at most 1 s, not postgres.js's backoff of up to 20 s: the pool is back soon after the database.
+  const sql = postgres(url, { onnotice: () => {}, connect_timeout: 2, max: 10, backoff: reconnectDelay })
   try {
     await sql`select 1`
   } catch (err) {
