@@ -122,13 +122,13 @@ export async function followNotifications<K> (
     if (key !== undefined) cache.invalidate(key)
   })
   const unfollow = cache.follow(subscription)
-  const { down = () => {}, up = () => {} } = transitions
-  subscription.on('down', down)
-  subscription.on('up', up)
+  const { down, up } = transitions
+  if (down !== undefined) subscription.on('down', down)
+  if (up !== undefined) subscription.on('up', up)
   return async () => {
     unfollow()
-    subscription.off('down', down)
-    subscription.off('up', up)
+    if (down !== undefined) subscription.off('down', down)
+    if (up !== undefined) subscription.off('up', up)
     await unlisten()
   }
 }

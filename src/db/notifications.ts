@@ -48,6 +48,11 @@ export const NOTIFICATION_TIMINGS: Readonly<NotificationTimings> = Object.freeze
 /** A subscription that never drops: PGlite delivers notifications inside the process. */
 export class SteadySubscription extends EventEmitter implements Subscription {
   readonly subscribed = true
+  constructor () {
+    super()
+    // Every cache of every app on this database follows it: many listeners are expected.
+    this.setMaxListeners(0)
+  }
 }
 
 class TimeoutError extends Error {
@@ -116,6 +121,8 @@ export class PostgresNotifications extends EventEmitter implements Subscription 
 
   constructor (private readonly open: ListenClientFactory, private readonly timings: NotificationTimings = NOTIFICATION_TIMINGS) {
     super()
+    // Every cache of every app on this database follows it: many listeners are expected.
+    this.setMaxListeners(0)
   }
 
   get subscribed (): boolean { return this.live }
