@@ -230,7 +230,8 @@ export default fp(async function blacklistPlugin (fastify: FastifyInstance) {
   fastify.simplejwt.blacklist = blacklist
   const cache = blacklist.statusCache
   if (cache === undefined) return
-  // A token blacklisted by another instance, the CLI or plain SQL; after a reconnect, anything may have been.
+  // A token blacklisted by another instance, the CLI or plain SQL; while the LISTEN connection is down,
+  // anything may have been, and statuses are read from the database (src/cache.ts, follow).
   const unlisten = await followNotifications(database, TOKEN_BLACKLISTED_CHANNEL, cache, (jti) => jti)
   fastify.addHook('onClose', async () => { await unlisten().catch(() => {}) })
 }, { name: 'blacklist', dependencies: ['db', 'users'] })

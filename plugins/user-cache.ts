@@ -14,8 +14,9 @@ export type UserCacheOptions = Omit<CacheOptions<number, unknown>, 'load'> & { l
 
 /**
  * The users authentication needs, by id (src/cache.ts). Entries go when the user changes (a local
- * write, or a NOTIFY from any instance or the CLI), when the LISTEN connection is re-established
- * (notifications may have been missed), and after `ttlMs` at the latest.
+ * write, or a NOTIFY from any instance or the CLI), when the LISTEN connection drops (and every
+ * read goes to the database until it is back: notifications may be missed meanwhile), and after
+ * `ttlMs` at the latest.
  */
 export function createUserCache ({ load, ...options }: UserCacheOptions): Cache<number, CachedUser | undefined> {
   return createCache({ ...options, load: async (id: number) => { const row = await load(id); return row === undefined ? undefined : strip(row) } })
@@ -42,6 +43,10 @@ export default fp(async function userCachePlugin (fastify: FastifyInstance) {
   const unlisten = await followNotifications(fastify.simplejwt.database, USER_CHANGED_CHANNEL, cache, (payload) => {
     const id = Number(payload)
     return Number.isSafeInteger(id) ? id : undefined
+  }, {
+    // One line per transition of the instance's subscription (the blacklist's cache follows the same one).
+    down: (reason) => fastify.log.warn({ reason: (reason as Error | undefined)?.message }, 'LISTEN connection lost: caches read through to the database until it is back'),
+    up: () => fastify.log.info('LISTEN connection re-established: caches in use again')
   })
   fastify.addHook('onClose', async () => { await unlisten().catch(() => {}) })
 }, { name: 'user-cache', dependencies: ['db', 'users'] })

@@ -1,6 +1,7 @@
 // The in-memory cache behind the hot path: users by id, token statuses by jti. Pushed invalidation
 // (a local write, or a NOTIFY from any instance) is the mechanism; the TTL is only a backstop.
 import type { Database } from './db/client.js'
+import type { Subscription } from './db/notifications.js'
 
 export interface CacheOptions<K, V> {
   load: (key: K) => Promise<V>
@@ -10,24 +11,36 @@ export interface CacheOptions<K, V> {
   now: () => number
 }
 
+/** What a cache needs of a subscription (src/db/notifications.ts). */
+export type Following = Pick<Subscription, 'subscribed' | 'on' | 'off'>
+
 export interface Cache<K, V> {
   /** The value for a key, from memory when possible; concurrent misses share one load. */
   get: (key: K) => Promise<V>
   /** Forgets a key; a load already under way for it is not cached either. */
   invalidate: (key: K) => void
-  /** Forgets everything (after a reconnect of the LISTEN connection, or between tests). */
+  /** Forgets everything, loads under way included (between tests, after a bulk change). */
   clear: () => void
+  /**
+   * Trusts memory only while `subscription` is subscribed: on 'down' everything is forgotten and
+   * every get reads through to `load` (nothing is stored) until 'up'; a load that began before
+   * 'up' is not stored either. Returns the function that stops following.
+   */
+  follow: (subscription: Following) => () => void
   readonly size: number
 }
 
 /**
  * An LRU with single-flight loading that never caches a load which raced an invalidation: an
- * invalidation (or `clear`) marks the loads under way as stale, and a stale load's result is
- * returned to its callers but not stored. Nothing is kept per invalidated key.
+ * invalidation marks the loads under way for its key as stale, and `clear` (or a change of the
+ * followed subscription) starts a new generation, whose loads alone may be stored. A stale load's
+ * result is returned to its callers but not stored. Nothing is kept per invalidated key.
  */
 export function createCache<K, V> ({ load, ttlMs, maxEntries, now }: CacheOptions<K, V>): Cache<K, V> {
   const entries = new Map<K, { value: V, expires: number }>()
   const loading = new Map<K, { promise: Promise<V>, stale: boolean }>()
+  let generation = 0
+  let followed: Pick<Subscription, 'subscribed'> | undefined
 
   function store (key: K, value: V): void {
     entries.delete(key)
@@ -37,16 +50,26 @@ export function createCache<K, V> ({ load, ttlMs, maxEntries, now }: CacheOption
 
   function startLoad (key: K): Promise<V> {
     const flight = { promise: undefined as unknown as Promise<V>, stale: false }
+    const started = generation
     flight.promise = load(key).then((value) => {
-      if (!flight.stale) store(key, value)
+      if (!flight.stale && started === generation && followed?.subscribed !== false) store(key, value)
       return value
     }).finally(() => { if (loading.get(key) === flight) loading.delete(key) })
     loading.set(key, flight)
     return flight.promise
   }
 
+  function clear (): void {
+    generation++
+    entries.clear()
+    for (const flight of loading.values()) flight.stale = true
+    loading.clear()
+  }
+
   return {
     async get (key) {
+      // Not subscribed: a change may have gone unannounced, so memory is not asked (read through).
+      if (followed?.subscribed === false) return load(key)
       const entry = entries.get(key)
       if (entry !== undefined && entry.expires > now()) {
         // Least recently used goes first: re-inserting moves the entry to the end.
@@ -63,10 +86,18 @@ export function createCache<K, V> ({ load, ttlMs, maxEntries, now }: CacheOption
       flight.stale = true
       loading.delete(key)
     },
-    clear () {
-      entries.clear()
-      for (const flight of loading.values()) flight.stale = true
-      loading.clear()
+    clear,
+    follow (subscription) {
+      followed = subscription
+      // Dropped when the connection drops, not when it comes back; a fresh generation again on 'up'.
+      subscription.on('down', clear)
+      subscription.on('up', clear)
+      if (!subscription.subscribed) clear()
+      return () => {
+        subscription.off('down', clear)
+        subscription.off('up', clear)
+        if (followed === subscription) followed = undefined
+      }
     },
     get size () { return entries.size }
   }
@@ -74,18 +105,30 @@ export function createCache<K, V> ({ load, ttlMs, maxEntries, now }: CacheOption
 
 /**
  * Keeps a cache in step with a NOTIFY channel: a payload names a key to forget (`keyOf` reads it;
- * undefined ignores it), `*` forgets everything, and so does every (re)connection of the LISTEN
- * connection, since notifications sent while it was down are lost. Returns the unsubscribe function.
+ * undefined ignores it), `*` forgets everything, and while the subscription is down (notifications
+ * may be missed) the cache reads through (`Cache.follow`). Returns the function that stops it.
  */
 export async function followNotifications<K> (
   database: Pick<Database, 'listen'>,
   channel: string,
-  cache: Pick<Cache<K, unknown>, 'invalidate' | 'clear'>,
-  keyOf: (payload: string) => K | undefined
+  cache: Pick<Cache<K, unknown>, 'invalidate' | 'clear' | 'follow'>,
+  keyOf: (payload: string) => K | undefined,
+  /** Told of each later transition (for a log line), after the cache has reacted. */
+  transitions: { down?: (reason: unknown) => void, up?: () => void } = {}
 ): Promise<() => Promise<void>> {
-  return database.listen(channel, (payload) => {
+  const { subscription, unlisten } = await database.listen(channel, (payload) => {
     if (payload === '*') return cache.clear()
     const key = keyOf(payload)
     if (key !== undefined) cache.invalidate(key)
-  }, () => cache.clear())
+  })
+  const unfollow = cache.follow(subscription)
+  const { down, up } = transitions
+  if (down !== undefined) subscription.on('down', down)
+  if (up !== undefined) subscription.on('up', up)
+  return async () => {
+    unfollow()
+    if (down !== undefined) subscription.off('down', down)
+    if (up !== undefined) subscription.off('up', up)
+    await unlisten()
+  }
 }

@@ -9,6 +9,7 @@ import type { PGlite } from '@electric-sql/pglite'
 import * as schema from './schema.js'
 import { SCHEMA } from './schema.js'
 import { redactUrl } from '../config.js'
+import { postgresNotifications, SteadySubscription, type Listening, type NotificationTimings } from './notifications.js'
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>
 
@@ -18,11 +19,11 @@ export interface Database {
   /** Applies pending migrations from drizzle/, serialised across instances by an advisory lock. */
   migrate: () => Promise<void>
   /**
-   * Subscribes to a NOTIFY channel. `onListen` runs whenever the subscription is (re)established:
-   * notifications sent while it was down are lost, so a cache must start afresh then.
-   * Returns the unsubscribe function.
+   * Subscribes to a NOTIFY channel (src/db/notifications.ts). The subscription says whether
+   * notifications are known to arrive now, and announces each drop ('down') and return ('up'):
+   * while it is down, nothing cached from notifications may be trusted.
    */
-  listen: (channel: string, onNotify: (payload: string) => void, onListen?: () => void) => Promise<() => Promise<void>>
+  listen: (channel: string, onNotify: (payload: string) => void) => Promise<Listening>
   /** The embedded database's files as a tarball (PGlite only), to seed other databases quickly. */
   dump?: () => Promise<Blob>
   close: () => Promise<void>
@@ -33,6 +34,8 @@ export interface OpenOptions {
   dataDir: string
   /** A tarball made by `dump()` to start an in-memory database from (tests). */
   loadDataDir?: Blob
+  /** The LISTEN connection's heartbeat and retry timings (PostgreSQL; tests make them small). */
+  notificationTimings?: Partial<NotificationTimings>
 }
 
 /** A database problem worth one clear line (unreachable server, unreadable data directory). */
@@ -82,14 +85,18 @@ export function migrationsFolder (): string {
  * Throws DatabaseError when it cannot be reached.
  */
 export async function openDatabase (url: string | undefined, options: OpenOptions): Promise<Database> {
-  if (url !== undefined && /^postgres(?:ql)?:\/\//.test(url)) return openPostgres(url)
+  if (url !== undefined && /^postgres(?:ql)?:\/\//.test(url)) return openPostgres(url, options.notificationTimings)
   return openPglite(url === 'memory://' ? undefined : resolve(options.dataDir), options.loadDataDir)
 }
 
-async function openPostgres (url: string): Promise<Database> {
+/** Seconds before reconnecting after the `retries`-th failed connection in a row: 50 ms doubling, at most 1 s. */
+const reconnectDelay = (retries: number) => Math.min(0.05 * 2 ** retries, 1)
+
+async function openPostgres (url: string, notificationTimings?: Partial<NotificationTimings>): Promise<Database> {
   const { default: postgres } = await import('postgres')
   // A short connect timeout: while the database is down, requests fail within seconds instead of hanging.
-  const sql = postgres(url, { onnotice: () => {}, connect_timeout: 2, max: 10 })
+  // Reconnects after at most 1 s, not postgres.js's backoff of up to 20 s: the pool is back soon after the database.
+  const sql = postgres(url, { onnotice: () => {}, connect_timeout: 2, max: 10, backoff: reconnectDelay })
   try {
     await sql`select 1`
   } catch (err) {
@@ -97,14 +104,16 @@ async function openPostgres (url: string): Promise<Database> {
     const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message
     throw new DatabaseError(`cannot connect to the database at ${redactUrl(url)} (${reason})`, { cause: err })
   }
-  return postgresDatabase(sql, { owned: true })
+  return postgresDatabase(sql, { owned: true, notificationTimings })
 }
 
 /** A Database over a postgres.js client; `owned` ones are ended by close(), others are the caller's. */
-async function postgresDatabase (sql: Sql, { owned }: { owned: boolean }): Promise<Database> {
+async function postgresDatabase (sql: Sql, { owned, notificationTimings }: { owned: boolean, notificationTimings?: Partial<NotificationTimings> }): Promise<Database> {
   const { drizzle } = await import('drizzle-orm/postgres-js')
   const { migrate } = await import('drizzle-orm/postgres-js/migrator')
   const db = drizzle({ client: sql, schema, casing }) as unknown as Db
+  // A LISTEN connection of its own, with a heartbeat and prompt re-subscription (not sql.listen's backoff).
+  const notifications = await postgresNotifications(sql, notificationTimings)
   return {
     db,
     driver: 'postgres',
@@ -118,12 +127,11 @@ async function postgresDatabase (sql: Sql, { owned }: { owned: boolean }): Promi
         lock.release()
       }
     },
-    async listen (channel, onNotify, onListen) {
-      // postgres.js keeps one dedicated connection for LISTEN and re-subscribes after it drops.
-      const { unlisten } = await sql.listen(channel, onNotify, onListen)
-      return unlisten
-    },
-    close: owned ? () => sql.end({ timeout: 5 }) : async () => {}
+    listen: (channel, onNotify) => notifications.listen(channel, onNotify),
+    async close () {
+      await notifications.close()
+      if (owned) await sql.end({ timeout: 5 })
+    }
   }
 }
 
@@ -154,15 +162,15 @@ async function pgliteDatabase (client: PGlite): Promise<Database> {
   const { drizzle } = await import('drizzle-orm/pglite')
   const { migrate } = await import('drizzle-orm/pglite/migrator')
   const db = drizzle({ client, schema, casing }) as unknown as Db
+  const subscription = new SteadySubscription()
   return {
     db,
     driver: 'pglite',
     // One process owns a PGlite database, so there is nobody to lock against.
     migrate: () => migrate(db as never, MIGRATIONS),
-    async listen (channel, onNotify, onListen) {
-      const unsubscribe = await client.listen(channel, onNotify)
-      onListen?.()
-      return unsubscribe
+    // LISTEN runs inside the process: it never drops.
+    async listen (channel, onNotify) {
+      return { subscription, unlisten: await client.listen(channel, onNotify) }
     },
     dump: () => client.dumpDataDir('none'),
     close: async () => {}

@@ -1,8 +1,9 @@
 // The hot path's user cache: no query per request, and changes reach every instance within a second.
 import t from 'tap'
+import { EventEmitter } from 'node:events'
 import { sql } from 'drizzle-orm'
 import type { FastifyInstance } from 'fastify'
-import { openDatabase } from '../../src/db/client.js'
+import { openDatabase, type Database } from '../../src/db/client.js'
 import type { User } from '../../src/db/schema.js'
 import { createUserCache } from '../../plugins/user-cache.js'
 import { bearer, build, Clock, createUser, decodeParts, obtainPair, testDatabase, type TestLike } from '../helper.js'
@@ -175,4 +176,55 @@ t.test('refresh answers from memory in steady state; a logout anywhere reaches e
   t.ok(await within(1000, async () => (await refresh(b, second.refresh)).statusCode === 401) <= 1000, 'plain SQL reached B')
   await a.simplejwt.db.execute(sql`truncate simplejwt.blacklisted_tokens`)
   t.ok(await within(1000, async () => (await refresh(b, second.refresh)).statusCode === 200) <= 1000, 'so did emptying the blacklist')
+})
+
+/** A subscription the test drops and restores, standing for the LISTEN connection (src/db/notifications.ts). */
+class FakeSubscription extends EventEmitter {
+  subscribed = true
+  drop (): void { this.subscribed = false; this.emit('down', new Error('test')) }
+  restore (): void { this.subscribed = true; this.emit('up') }
+}
+
+t.test('while the subscription is down both caches read through: a change whose notification is lost is seen at once', async t => {
+  const subscription = new FakeSubscription()
+  let deaf = false
+  // The test's database, whose notifications are lost while `deaf`, as while the LISTEN connection is down.
+  const hard: Database = {
+    ...database,
+    close: async () => {},
+    async listen (channel, onNotify) {
+      const { unlisten } = await database.listen(channel, (payload) => { if (!deaf) onNotify(payload) })
+      return { subscription: subscription as never, unlisten }
+    }
+  }
+  const app = await build(t, {}, { database: hard })
+  const user = await createUser(app, { username: 'deaf' })
+  const pair = await obtainPair(app, 'deaf', 'underoos')
+  const hello = () => app.inject({ method: 'GET', url: '/api/hello/', headers: bearer(pair.access) })
+  const refresh = () => app.inject({ method: 'POST', url: '/api/token/refresh/', payload: { refresh: pair.refresh } })
+  t.equal((await hello()).statusCode, 200)
+  t.equal((await refresh()).statusCode, 200)
+  let reads = 0
+  const original = app.simplejwt.users.findById
+  app.simplejwt.users.findById = async (id: number) => { reads++; return original(id) }
+  t.teardown(() => { app.simplejwt.users.findById = original })
+  await hello()
+  t.equal(reads, 0, 'from memory while subscribed')
+
+  subscription.drop()
+  deaf = true
+  await app.simplejwt.db.execute(sql`update simplejwt.users set is_active = false where id = ${user.id}`)
+  const jti = decodeParts(pair.refresh).payload.jti as string
+  await app.simplejwt.db.execute(sql`insert into simplejwt.blacklisted_tokens (jti, reason, blacklisted_at, expires_at) values (${jti}, 'logout', now(), now() + interval '1 day')`)
+  t.equal((await hello()).json().code, 'user_inactive', 'the deactivation is seen at once, its notification lost')
+  t.equal((await refresh()).json().detail, 'Token is blacklisted', 'so is the blacklisting')
+  await hello()
+  t.equal(reads, 3, 'every request reads the user while down (hello, refresh, hello)')
+
+  deaf = false
+  subscription.restore()
+  await app.simplejwt.db.execute(sql`update simplejwt.users set is_active = true where id = ${user.id}`)
+  t.ok(await within(1000, async () => (await hello()).statusCode === 200) <= 1000, 'notifications again after the return')
+  // Once the reactivation's own notification has come by, hellos are answered from memory again.
+  t.ok(await within(1000, async () => { const before = reads; await hello(); await hello(); return reads === before }) <= 1000, 'and memory again')
 })
