@@ -211,12 +211,12 @@ t.test('every field of every route: time linear in the input, a documented 4xx/2
   t.ok(maxDelay < MAX_MS, `the event loop never stalled past ${MAX_MS} ms (longest ${maxDelay.toFixed(0)} ms)`)
 })
 
-t.test('a multipart boundary longer than busboy takes (252 characters) is the client\'s error, not a 500', async t => {
+t.test('a multipart boundary of any length is the client\'s error, not a 500 (Django takes 1-201 characters)', async t => {
   for (const length of [70, 252, 253, 60000]) {
     const res = await app.inject({ method: 'POST', url: '/api/token/', headers: { 'content-type': `multipart/form-data; boundary=${'a'.repeat(length)}` }, payload: '{}' })
     t.equal(res.statusCode, 400, `${length} characters`)
     t.match(res.json().detail, /^Multipart form parse error - /)
   }
   const res = await app.inject({ method: 'POST', url: '/api/token/', headers: { 'content-type': `multipart/form-data; boundary=${'a'.repeat(253)}` }, payload: '{}' })
-  t.same(res.json(), { detail: 'Multipart form parse error - Invalid boundary in multipart: too long' })
+  t.same(res.json(), { detail: `Multipart form parse error - Invalid boundary in multipart: ${'a'.repeat(253)}` })
 })
