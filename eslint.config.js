@@ -1,6 +1,18 @@
 import neostandard, { resolveIgnoresFromGitignore } from 'neostandard'
 import regexp from 'eslint-plugin-regexp'
 
+// The layers (docs/architecture.md): an import across them the wrong way fails `npm run lint`.
+const forbid = (...regexes) => ({
+  'no-restricted-imports': ['error', {
+    patterns: regexes.map(regex => ({ regex, message: 'crosses a layer the wrong way: see docs/architecture.md' }))
+  }]
+})
+const FASTIFY = '^(fastify|@fastify/|fastify-plugin)'
+const DRIVERS = '^(drizzle-orm|postgres$|@electric-sql/|ioredis|rate-limiter-flexible)'
+const PLUGINS_ROUTES = '(^|/)(plugins|routes)/'
+// The roots (src/plugin.ts, app.ts, server.ts, cli.ts): imported by nothing inside the package.
+const ROOTS = '^\\.\\.?/(\\.\\./)*(src/)?(plugin|app|server|cli)\\.js$'
+
 export default [
   ...neostandard({
     ts: true,
@@ -16,5 +28,17 @@ export default [
       // Style only, and not harmless: under the u flag, /[a-z]/iu also matches U+017F and U+212A (Kelvin).
       'regexp/use-ignore-case': 'off'
     }
-  }
+  },
+  // src/domain: the rules, pure — no Fastify, no driver, no persistence, no wire or CLI code.
+  { files: ['src/domain/**'], rules: forbid(FASTIFY, DRIVERS, '/(db|cli)/', PLUGINS_ROUTES, ROOTS) },
+  // src/db: persistence only — never Fastify, the plugins, the routes or the CLI.
+  { files: ['src/db/**'], rules: forbid(FASTIFY, '/cli/', PLUGINS_ROUTES, ROOTS) },
+  // src/cli: the commands, over the domain and src/db — never Fastify, the plugins or the routes.
+  { files: ['src/cli/**'], rules: forbid(FASTIFY, PLUGINS_ROUTES, ROOTS) },
+  // The CLI's entry point reaches the stores through src/cli and src/db, never through plugins/.
+  { files: ['src/cli.ts'], rules: forbid(PLUGINS_ROUTES) },
+  // plugins/: Fastify glue — never a route or a root.
+  { files: ['plugins/**'], rules: forbid('(^|/)routes/', ROOTS) },
+  // routes/: schema, guard and calls into fastify.simplejwt — no SQL, no other route, no root.
+  { files: ['routes/**'], rules: forbid('^(postgres$|@electric-sql/|ioredis)', '^\\./', ROOTS) }
 ]

@@ -3,13 +3,11 @@
 import fp from 'fastify-plugin'
 import fastifyJwt, { type JWT } from '@fastify/jwt'
 import { createVerifier } from 'fast-jwt'
-import { eq } from 'drizzle-orm'
 import type { FastifyInstance } from 'fastify'
-import { appSecrets } from '../src/db/schema.js'
 import { keySettings } from '../src/config.js'
-import { generateKey, HMAC_KEY_BYTES, isHmac, keyedVerifier, loadKeySet, type Algorithm } from '../src/keys.js'
+import { HMAC_KEY_BYTES, isHmac, keyedVerifier, loadKeySet } from '../src/keys.js'
 import { createTokenService, type Claims, type ClaimsUser, type Decoded, type TokenClaimsHook } from '../src/tokens.js'
-import type { Db } from '../src/db/client.js'
+import { storedSigningKey } from '../src/db/secrets.js'
 
 declare module '@fastify/jwt' {
   interface FastifyJWT {
@@ -33,17 +31,6 @@ export interface AuthenticatedUser extends ClaimsUser {
 export interface JwtPluginOptions {
   /** Extra claims for new tokens (simplejwt's get_token override); reserved claims are dropped with a warning. */
   tokenClaims?: TokenClaimsHook
-}
-
-/**
- * The development signing key for an algorithm: generated once and kept in the database, so that
- * every instance and every restart agrees. The first writer wins; everybody reads the winner's key.
- */
-export async function storedSigningKey (db: Db, alg: Algorithm): Promise<string> {
-  const name = isHmac(alg) ? 'jwt_signing_key' : `jwt_signing_key:${alg}`
-  await db.insert(appSecrets).values({ name, value: generateKey(alg).signingKey }).onConflictDoNothing()
-  const [row] = await db.select().from(appSecrets).where(eq(appSecrets.name, name))
-  return row.value
 }
 
 // Time-based claims are checked by src/tokens.ts against the injected clock, with simplejwt's

@@ -5,10 +5,10 @@ import type { Database, Db } from '../src/db/client.js'
 import type { KeySet } from '../src/keys.js'
 import type { Accounts } from '../src/domain/accounts.js'
 import type { TokenService } from '../src/tokens.js'
-import type { UsersRepository } from './users.js'
+import type { UsersRepository } from '../src/db/users.js'
 import type { UserCache } from './user-cache.js'
-import type { BlacklistRepository } from './blacklist.js'
-import type { LoginThrottle, RefreshThrottle } from './throttle.js'
+import type { BlacklistRepository } from '../src/db/tokens.js'
+import type { LoginThrottle, RefreshThrottle } from '../src/db/login-attempts.js'
 import type { LoginQueue } from '../src/login-queue.js'
 
 /**

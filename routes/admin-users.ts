@@ -7,7 +7,7 @@ import { ApiError, ValidationError } from '../src/errors.js'
 import { CHAR_FIELD_PATTERN, pythonStrip } from '../src/fields.js'
 import { rawMemberValue } from '../src/tokens.js'
 import { rawBody } from '../plugins/http.js'
-import { DuplicateUsername, MAX_USER_ID } from '../plugins/users.js'
+import { DuplicateUsername, MAX_USER_ID } from '../src/db/users.js'
 import type { User } from '../src/db/schema.js'
 import {
   authenticationErrorResponse, BODY_CONTENT_TYPES, bodyErrorResponses, DetailSchema, documented, EMPTY_EXAMPLES,

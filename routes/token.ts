@@ -4,7 +4,7 @@ import type { FastifyRequest } from 'fastify'
 import { AuthenticationFailed, InvalidToken, TOKEN_MESSAGES } from '../src/errors.js'
 import { authenticateCredentials, blacklisted, orInvalid, withSerializer } from '../src/views.js'
 import { issuedBefore, type Claims } from '../src/tokens.js'
-import type { Presenter, TokenStatus } from '../plugins/blacklist.js'
+import type { Presenter, TokenStatus } from '../src/db/tokens.js'
 import {
   ACCESS_EXAMPLE, BODY_CONTENT_TYPES, bodyErrorResponses, documented, EMPTY_EXAMPLES, EmptySchema,
   NEXT_ACCESS_EXAMPLE, NEXT_REFRESH_EXAMPLE, REFRESH_EXAMPLE, ServiceUnavailableResponse,

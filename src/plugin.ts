@@ -53,10 +53,6 @@ export interface SimpleJwtOptions extends SimpleJwtSettings {
   config?: Config
 }
 
-/** The OpenAPI security scheme of the access tokens, for an application's @fastify/swagger `components`. */
-export const securitySchemes = {
-  bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token from POST /api/token/.' }
-} as const
 /**
  * The plugin's settings, validated as the environment is (typed values taken as they are); unknown
  * names are refused, not ignored. NODE_ENV defaults to the process's, so production fails closed.
@@ -142,3 +138,5 @@ export type { Claims, TokenClaimsHook } from './tokens.js'
 export type { DatabaseOption } from './db/client.js'
 export { SCHEMA } from './db/schema.js'
 export { hashPassword } from './passwords.js'
+/** The OpenAPI security scheme of the access tokens, for an application's @fastify/swagger `components`. */
+export { securitySchemes } from './schemas.js'

@@ -180,3 +180,8 @@ export function bodyErrorResponses (field: string) {
 
 /** The request content types every token route accepts, as DRF's default parsers do. */
 export const BODY_CONTENT_TYPES = ['application/json', 'application/x-www-form-urlencoded', 'multipart/form-data']
+
+/** The OpenAPI security scheme of the access tokens, for an application's @fastify/swagger `components`. */
+export const securitySchemes = {
+  bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token from POST /api/token/.' }
+} as const

@@ -5,9 +5,9 @@ import { cleanCharFields, type SerializerSchema } from './fields.js'
 import { hashPassword, needsRehash, verifyDummyPassword, verifyPassword } from './passwords.js'
 import type { User } from './db/schema.js'
 import { rawBody } from '../plugins/http.js'
-import type { LoginThrottle } from '../plugins/throttle.js'
+import type { LoginThrottle } from './db/login-attempts.js'
 import type { LoginQueue } from './login-queue.js'
-import type { UsersRepository } from '../plugins/users.js'
+import type { UsersRepository } from './db/users.js'
 
 /**
  * An onRoute hook giving each route with a body a preValidation hook that runs the view's

@@ -3,8 +3,8 @@
 import type { Config } from '../config.js'
 import { openDatabase, type Database } from '../db/client.js'
 import { createAccounts, type Accounts } from '../domain/accounts.js'
-import { createUsersRepository, type UsersRepository } from '../../plugins/users.js'
-import { createBlacklistRepository, type BlacklistRepository } from '../../plugins/blacklist.js'
+import { createUsersRepository, type UsersRepository } from '../db/users.js'
+import { createBlacklistRepository, type BlacklistRepository } from '../db/tokens.js'
 
 export interface Stores {
   database: Database

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { eq } from 'drizzle-orm'
-import { storedSigningKey } from '../../plugins/jwt.js'
+import { storedSigningKey } from '../../src/db/secrets.js'
 import { appSecrets } from '../../src/db/schema.js'
 import { accessClaims, bearer, build, Clock, createUser, decodeParts, forge, obtainPair, resetDb, testDatabase, TEST_KEY } from '../helper.js'
 

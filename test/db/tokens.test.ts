@@ -1,5 +1,5 @@
 import t from 'tap'
-import { createBlacklistRepository } from '../../plugins/blacklist.js'
+import { createBlacklistRepository } from '../../src/db/tokens.js'
 import { build, createUser, resetDb } from '../helper.js'
 
 const app = await build(t)

@@ -1,0 +1,220 @@
+// simplejwt's token_blacklist: outstanding and blacklisted tokens, revoked families, the per-user cut-off.
+import { and, eq, gt, inArray, isNull, lt, sql, TransactionRollbackError, type SQL } from 'drizzle-orm'
+import type { PgColumn, PgTable } from 'drizzle-orm/pg-core'
+import {
+  blacklistedTokens, outstandingTokens, revokedTokenFamilies, users,
+  type BlacklistReason, type BlacklistedToken
+} from './schema.js'
+import type { Db } from './client.js'
+import { createCache, type Cache, type CacheOptions } from '../cache.js'
+
+/** Who presented a token: named in the reuse warning, never the token itself. */
+export interface Presenter { ip?: string, userAgent?: string }
+
+/** A refresh token as the repository records it. */
+export interface RefreshRecord {
+  jti: string
+  userId: number
+  family: string
+  parentJti?: string
+  createdAt: Date
+  expiresAt: Date
+}
+
+/** What the database knows about one refresh token. */
+export interface TokenStatus {
+  /** The blacklist row, when the token is blacklisted. */
+  blacklisted?: BlacklistedToken
+  /** The token's family, when it was recorded as outstanding. */
+  family?: string
+  /** True when the token's family was revoked after a reuse. */
+  familyRevoked: boolean
+}
+
+const clip = (value: string | undefined, length: number) => value?.slice(0, length)
+
+type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
+
+/** Blacklists every outstanding token matching `where`, keeping rows that are already there (one statement). */
+async function blacklistOutstanding (tx: Tx, where: SQL | undefined, reason: BlacklistReason, at: Date): Promise<void> {
+  await tx.execute(sql`
+    insert into ${blacklistedTokens} (jti, reason, blacklisted_at, expires_at)
+    select ${outstandingTokens.jti}, ${reason}, ${at.toISOString()}::timestamptz, ${outstandingTokens.expiresAt}
+    from ${outstandingTokens} where ${where}
+    on conflict (jti) do nothing`)
+}
+
+/** Inserts one blacklist row unless the jti is there already; true when this call inserted it. */
+async function insertOnce (exec: Db | Tx, jti: string, reason: BlacklistReason, expiresAt: Date, at: Date, presenter: Presenter): Promise<boolean> {
+  const inserted = await exec.insert(blacklistedTokens)
+    .values({ jti, reason, expiresAt, blacklistedAt: at, ip: clip(presenter.ip, 64), userAgent: clip(presenter.userAgent, 512) })
+    .onConflictDoNothing({ target: blacklistedTokens.jti })
+    .returning({ id: blacklistedTokens.id })
+  return inserted.length === 1
+}
+
+/** Deletes expired rows of one table, `batch` per statement; returns how many went. */
+async function deleteExpired (db: Db, table: PgTable, key: PgColumn, expiresAt: PgColumn, now: Date, batch: number): Promise<number> {
+  let total = 0
+  for (;;) {
+    const keys = db.select({ key }).from(table).where(lt(expiresAt, now)).limit(batch)
+    const gone = await db.delete(table).where(inArray(key, keys)).returning({ key })
+    total += gone.length
+    if (gone.length < batch) return total
+  }
+}
+
+/**
+ * Outstanding and blacklisted refresh tokens, and revoked families: the only code that touches
+ * them (rest_framework_simplejwt/token_blacklist). Every decision that must be race-free is one
+ * statement whose unique key settles the race.
+ */
+export function createBlacklistRepository (db: Db, userChanged: (id: number) => void = () => {}, cacheOptions?: StatusCacheOptions) {
+  async function readStatus (jti: string): Promise<TokenStatus> {
+    const [[blacklisted], [outstanding]] = await Promise.all([
+      blacklistedBy.execute({ jti }),
+      outstandingBy.execute({ jti })
+    ])
+    return { blacklisted, family: outstanding?.family, familyRevoked: outstanding?.revokedAt != null }
+  }
+  const blacklistedBy = db.select().from(blacklistedTokens).where(eq(blacklistedTokens.jti, sql.placeholder('jti'))).limit(1).prepare('blacklisted_by_jti')
+  const outstandingBy = db.select({ family: outstandingTokens.family, revokedAt: revokedTokenFamilies.revokedAt })
+    .from(outstandingTokens)
+    .leftJoin(revokedTokenFamilies, eq(revokedTokenFamilies.family, outstandingTokens.family))
+    .where(eq(outstandingTokens.jti, sql.placeholder('jti'))).limit(1).prepare('outstanding_by_jti')
+  // Statuses from memory in steady state; every blacklisting anywhere invalidates (see the plugin).
+  // Late-bound through the repository, so that a test can count the reads.
+  const cache: Cache<string, TokenStatus> | undefined = cacheOptions === undefined || cacheOptions.ttlMs === 0
+    ? undefined
+    : createCache({ ...cacheOptions, load: async (jti: string): Promise<TokenStatus> => repository.freshStatus(jti) })
+
+  const repository = {
+    /** The in-memory token statuses (undefined when USER_CACHE_TTL is 0). */
+    statusCache: cache,
+
+    /** The status as the database has it now, never from memory (after losing a rotation race). */
+    freshStatus: readStatus,
+
+    /** Records a newly minted refresh token (OutstandingToken). */
+    async outstand (token: RefreshRecord): Promise<void> {
+      await db.insert(outstandingTokens).values(token).onConflictDoNothing()
+    },
+
+    /**
+     * The blacklist row, family and family revocation of a token: from memory when cached, else in
+     * two prepared round trips in parallel.
+     */
+    async status (jti: string): Promise<TokenStatus> {
+      return cache === undefined ? readStatus(jti) : cache.get(jti)
+    },
+
+    /**
+     * Blacklists one token. True when this call did it; false when it was already blacklisted,
+     * by an earlier request or by a concurrent one that won the race.
+     */
+    async add (jti: string, reason: BlacklistReason, expiresAt: Date, at: Date, presenter: Presenter = {}): Promise<boolean> {
+      const inserted = await insertOnce(db, jti, reason, expiresAt, at, presenter)
+      cache?.invalidate(jti)
+      return inserted
+    },
+
+    /**
+     * Rotation as one atomic step: blacklists the presented token and records its successor in one
+     * transaction. Of any number of concurrent calls for the same token, on any number of instances,
+     * exactly one returns true; the others change nothing.
+     */
+    async rotate (old: { jti: string, expiresAt: Date }, next: RefreshRecord, presenter: Presenter): Promise<boolean> {
+      const rotated = await db.transaction(async (tx) => {
+        if (!await insertOnce(tx, old.jti, 'rotated', old.expiresAt, next.createdAt, presenter)) return false
+        await tx.insert(outstandingTokens).values(next)
+        return true
+      })
+      cache?.invalidate(old.jti)
+      return rotated
+    },
+
+    /**
+     * Revokes a whole family: every member is blacklisted, and the family is marked so that a member
+     * minted concurrently is refused too. True when this call revoked it.
+     */
+    async revokeFamily (family: string, userId: number | undefined, at: Date, expiresAt: Date): Promise<boolean> {
+      const revokedNow = await db.transaction(async (tx) => {
+        const revoked = await tx.insert(revokedTokenFamilies).values({ family, userId, revokedAt: at, expiresAt })
+          .onConflictDoNothing().returning({ family: revokedTokenFamilies.family })
+        await blacklistOutstanding(tx, eq(outstandingTokens.family, family), 'reuse', at)
+        return revoked.length === 1
+      })
+      // Rare, and the members are not known here: every cached status goes.
+      cache?.clear()
+      return revokedNow
+    },
+
+    /**
+     * "Log out everywhere": blacklists every unexpired outstanding refresh token of a user and sets the
+     * user's cut-off, so that every token issued before `cutoff` is refused.
+     */
+    async revokeAll (userId: number, cutoff: Date): Promise<void> {
+      await db.transaction(async (tx) => {
+        await tx.update(users).set({ tokensValidAfter: cutoff }).where(eq(users.id, userId))
+        await blacklistOutstanding(tx, and(eq(outstandingTokens.userId, userId), gt(outstandingTokens.expiresAt, cutoff)), 'revoke_all', cutoff)
+      })
+      cache?.clear()
+      userChanged(userId)
+    },
+
+    /**
+     * Deletes rows whose tokens have expired, `batch` rows per statement so that no statement holds
+     * locks for long. Returns how many rows of each table went.
+     */
+    async flushExpired (now: Date, batch = 5000): Promise<{ outstanding: number, blacklisted: number, families: number }> {
+      return {
+        blacklisted: await deleteExpired(db, blacklistedTokens, blacklistedTokens.id, blacklistedTokens.expiresAt, now, batch),
+        outstanding: await deleteExpired(db, outstandingTokens, outstandingTokens.id, outstandingTokens.expiresAt, now, batch),
+        families: await deleteExpired(db, revokedTokenFamilies, revokedTokenFamilies.family, revokedTokenFamilies.expiresAt, now, batch)
+      }
+    },
+
+    /**
+     * Blacklists the tokens a Django deployment had blacklisted (import-django-blacklist), in one
+     * transaction; expired ones are left out, and tokens already blacklisted here are kept as they are.
+     */
+    async importDjango (tokens: Array<{ jti: string, blacklistedAt: Date, expiresAt: Date }>, now: Date, dryRun: boolean): Promise<{ imported: number, expired: number, present: number }> {
+      const live = tokens.filter(token => token.expiresAt > now)
+      const result = { imported: 0, expired: tokens.length - live.length, present: 0 }
+      try {
+        await db.transaction(async (tx) => {
+          // Batches keep each statement well under PostgreSQL's 65,535 parameters.
+          for (let start = 0; start < live.length; start += 1000) {
+            const inserted = await tx.insert(blacklistedTokens)
+              .values(live.slice(start, start + 1000).map(token => ({ ...token, reason: 'django' as const })))
+              .onConflictDoNothing({ target: blacklistedTokens.jti })
+              .returning({ id: blacklistedTokens.id })
+            result.imported += inserted.length
+          }
+          if (dryRun) tx.rollback()
+        })
+      } catch (err) {
+        if (!(dryRun && err instanceof TransactionRollbackError)) throw err
+      }
+      result.present = live.length - result.imported
+      if (!dryRun) cache?.clear()
+      return result
+    },
+
+    /** Outstanding tokens of a user that are not blacklisted (for tests and administration). */
+    async activeFor (userId: number): Promise<string[]> {
+      const rows = await db.select({ jti: outstandingTokens.jti }).from(outstandingTokens)
+        .leftJoin(blacklistedTokens, eq(blacklistedTokens.jti, outstandingTokens.jti))
+        .where(and(eq(outstandingTokens.userId, userId), isNull(blacklistedTokens.id)))
+      return rows.map(r => r.jti)
+    }
+  }
+  return repository
+}
+
+export type BlacklistRepository = ReturnType<typeof createBlacklistRepository>
+
+/** The NOTIFY channel blacklisted tokens are announced on (drizzle/0002_token_blacklisted_notify.sql). */
+export const TOKEN_BLACKLISTED_CHANNEL = 'fsj_token_blacklisted'
+
+export type StatusCacheOptions = Omit<CacheOptions<string, TokenStatus>, 'load'>
