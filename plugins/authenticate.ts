@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { AuthenticationFailed, InvalidToken, NotAuthenticated, TokenError, TOKEN_MESSAGES } from '../src/errors.js'
-import { issuedBefore, type Claims, type TokenType } from '../src/tokens.js'
+import { AuthenticationFailed, InvalidToken, NotAuthenticated, TokenError, TOKEN_MESSAGES } from '../src/domain/errors.js'
+import { issuedBefore, type Claims, type TokenType } from '../src/domain/tokens.js'
 
 // bytes.split() in simplejwt: ASCII whitespace only, runs of it count once, ends are ignored.
 const WHITESPACE = /[ \t\n\r\v\f]+/

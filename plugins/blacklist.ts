@@ -2,7 +2,7 @@
 // with every instance through LISTEN/NOTIFY.
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
-import { followNotifications } from '../src/cache.js'
+import { followNotifications } from '../src/db/caches.js'
 import { createBlacklistRepository, TOKEN_BLACKLISTED_CHANNEL } from '../src/db/tokens.js'
 
 export default fp(async function blacklistPlugin (fastify: FastifyInstance) {
@@ -16,7 +16,7 @@ export default fp(async function blacklistPlugin (fastify: FastifyInstance) {
   const cache = blacklist.statusCache
   if (cache === undefined) return
   // A token blacklisted by another instance, the CLI or plain SQL; while the LISTEN connection is down,
-  // anything may have been, and statuses are read from the database (src/cache.ts, follow).
+  // anything may have been, and statuses are read from the database (src/domain/cache.ts, follow).
   const unlisten = await followNotifications(database, TOKEN_BLACKLISTED_CHANNEL, cache, (jti) => jti)
   fastify.addHook('onClose', async () => { await unlisten().catch(() => {}) })
 }, { name: 'blacklist', dependencies: ['db', 'users'] })

@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { ApiError } from '../src/errors.js'
-import { cleanCharFields, type SerializerSchema } from '../src/fields.js'
+import { ApiError } from '../src/domain/errors.js'
+import { cleanCharFields, type SerializerSchema } from '../src/domain/drf-fields.js'
 import { drainBody, rawBody } from './http.js'
 import { isDatabaseUnavailable } from '../src/db/client.js'
 

@@ -3,8 +3,8 @@ import fp from 'fastify-plugin'
 import formbody from '@fastify/formbody'
 import { Busboy, type BusboyInstance } from '@fastify/busboy'
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
-import { ApiError } from '../src/errors.js'
-import type { RawBody, SerializerSchema } from '../src/fields.js'
+import { ApiError } from '../src/domain/errors.js'
+import type { RawBody, SerializerSchema } from '../src/domain/drf-fields.js'
 
 declare module 'fastify' {
   interface FastifyRequest {

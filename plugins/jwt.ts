@@ -4,9 +4,9 @@ import fp from 'fastify-plugin'
 import fastifyJwt, { type JWT } from '@fastify/jwt'
 import { createVerifier } from 'fast-jwt'
 import type { FastifyInstance } from 'fastify'
-import { keySettings } from '../src/config.js'
-import { HMAC_KEY_BYTES, isHmac, keyedVerifier, loadKeySet } from '../src/keys.js'
-import { createTokenService, type Claims, type ClaimsUser, type Decoded, type TokenClaimsHook } from '../src/tokens.js'
+import { keySettings } from '../src/domain/settings.js'
+import { HMAC_KEY_BYTES, isHmac, keyedVerifier, loadKeySet } from '../src/domain/keys.js'
+import { createTokenService, type Claims, type ClaimsUser, type Decoded, type TokenClaimsHook } from '../src/domain/tokens.js'
 import { storedSigningKey } from '../src/db/secrets.js'
 
 declare module '@fastify/jwt' {
@@ -33,9 +33,9 @@ export interface JwtPluginOptions {
   tokenClaims?: TokenClaimsHook
 }
 
-// Time-based claims are checked by src/tokens.ts against the injected clock, with simplejwt's
+// Time-based claims are checked by src/domain/tokens.ts against the injected clock, with simplejwt's
 // semantics and messages; fast-jwt checks the format, the pinned algorithm and the signature.
-// Verified tokens are remembered by the token backend itself (src/tokens.ts), which also keeps the
+// Verified tokens are remembered by the token backend itself (src/domain/tokens.ts), which also keeps the
 // results of its own format checks; fast-jwt's cache would only duplicate it.
 /** The @fastify/jwt namespace of the service's signer. */
 const JWT_NAMESPACE = 'simplejwt'

@@ -1,15 +1,15 @@
 import type { EventEmitter } from 'node:events'
 import type { FastifyRequest } from 'fastify'
-import type { Config } from '../src/config.js'
+import type { Config } from '../src/domain/settings.js'
 import type { Database, Db } from '../src/db/client.js'
-import type { KeySet } from '../src/keys.js'
+import type { KeySet } from '../src/domain/keys.js'
 import type { Accounts } from '../src/domain/accounts.js'
-import type { TokenService } from '../src/tokens.js'
+import type { TokenService } from '../src/domain/tokens.js'
 import type { UsersRepository } from '../src/db/users.js'
 import type { UserCache } from './user-cache.js'
 import type { BlacklistRepository } from '../src/db/tokens.js'
 import type { LoginThrottle, RefreshThrottle } from '../src/db/login-attempts.js'
-import type { LoginQueue } from '../src/login-queue.js'
+import type { LoginQueue } from '../src/domain/login-queue.js'
 
 /**
  * Everything the service is made of, under one decorator (`fastify.simplejwt`) so that it never
@@ -17,7 +17,7 @@ import type { LoginQueue } from '../src/login-queue.js'
  * in, in dependency order; an application may use it once the plugin is registered.
  */
 export interface SimpleJwt {
-  /** The validated settings (src/config.ts). */
+  /** The validated settings (src/domain/settings.ts). */
   config: Config
   /** The clock every token decision uses, in milliseconds since the epoch. */
   now: () => number
@@ -25,9 +25,9 @@ export interface SimpleJwt {
   database: Database
   /** The Drizzle handle, the same type on PGlite and on PostgreSQL. */
   db: Db
-  /** The signing key and every verifying key, current and retired (src/keys.ts). */
+  /** The signing key and every verifying key, current and retired (src/domain/keys.ts). */
   keys: KeySet
-  /** Mints and checks tokens with the configured algorithm, keys and clock (src/tokens.ts). */
+  /** Mints and checks tokens with the configured algorithm, keys and clock (src/domain/tokens.ts). */
   tokens: TokenService
   /** The users table (Django's auth_user). */
   users: UsersRepository
@@ -41,7 +41,7 @@ export interface SimpleJwt {
   accounts: Accounts
   /** Counts failed logins per username and per client IP (spec D10). */
   loginThrottle: LoginThrottle
-  /** Bounds the password checks running or waiting, per client address and in all (src/login-queue.ts). */
+  /** Bounds the password checks running or waiting, per client address and in all (src/domain/login-queue.ts). */
   loginQueue: LoginQueue
   /** Counts refreshes (and sliding refreshes) per user (REFRESH_THROTTLE). */
   refreshThrottle: RefreshThrottle

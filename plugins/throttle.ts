@@ -3,7 +3,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { connectRedis, createLoginThrottle, createRefreshThrottle } from '../src/db/login-attempts.js'
-import { createLoginQueue } from '../src/login-queue.js'
+import { createLoginQueue } from '../src/domain/login-queue.js'
 
 export default fp(async function throttlePlugin (fastify: FastifyInstance) {
   const { config } = fastify.simplejwt

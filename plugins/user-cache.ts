@@ -1,7 +1,8 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { User } from '../src/db/schema.js'
-import { createCache, followNotifications, type Cache, type CacheOptions } from '../src/cache.js'
+import { createCache, type Cache, type CacheOptions } from '../src/domain/cache.js'
+import { followNotifications } from '../src/db/caches.js'
 
 /** What the authentication hook needs of a user; the password hash is never cached. */
 export type CachedUser = Omit<User, 'password' | 'lastLogin' | 'dateJoined'>
@@ -13,7 +14,7 @@ export const USER_CHANGED_CHANNEL = 'fsj_user_changed'
 export type UserCacheOptions = Omit<CacheOptions<number, unknown>, 'load'> & { load: (id: number) => Promise<User | undefined> }
 
 /**
- * The users authentication needs, by id (src/cache.ts). Entries go when the user changes (a local
+ * The users authentication needs, by id (src/domain/cache.ts). Entries go when the user changes (a local
  * write, or a NOTIFY from any instance or the CLI), when the LISTEN connection drops (and every
  * read goes to the database until it is back: notifications may be missed meanwhile), and after
  * `ttlMs` at the latest.

@@ -3,11 +3,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { Type, type Static } from '@sinclair/typebox'
-import { ApiError, ValidationError } from '../src/errors.js'
-import { CHAR_FIELD_PATTERN, pythonStrip } from '../src/fields.js'
-import { rawMemberValue } from '../src/tokens.js'
+import { ApiError, ValidationError } from '../src/domain/errors.js'
+import { CHAR_FIELD_PATTERN, pythonStrip } from '../src/domain/drf-fields.js'
+import { rawMemberValue } from '../src/domain/tokens.js'
 import { rawBody } from '../plugins/http.js'
-import { DuplicateUsername, MAX_USER_ID } from '../src/db/users.js'
+import { DuplicateUsername } from '../src/db/users.js'
+import { EMAIL_MAX_LENGTH, MAX_USER_ID, NAME_MAX_LENGTH } from '../src/domain/users.js'
 import type { User } from '../src/db/schema.js'
 import {
   authenticationErrorResponse, BODY_CONTENT_TYPES, bodyErrorResponses, DetailSchema, documented, EMPTY_EXAMPLES,
@@ -17,9 +18,6 @@ import {
 /** PageNumberPagination's page size when `?page_size=` is absent or not a positive integer, and its cap. */
 export const ADMIN_PAGE_SIZE = 20
 export const ADMIN_MAX_PAGE_SIZE = 100
-
-const NAME_MAX_LENGTH = 150
-const EMAIL_MAX_LENGTH = 254
 
 export const PERMISSION_DENIED = { detail: 'You do not have permission to perform this action.' }
 export const NOT_FOUND = { detail: 'Not found.' }

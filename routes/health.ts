@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { sql } from 'drizzle-orm'
-import { ApiError } from '../src/errors.js'
+import { ApiError } from '../src/domain/errors.js'
 import { documented, ServiceUnavailableResponse } from '../src/schemas.js'
 import { SERVICE_UNAVAILABLE } from '../plugins/error-handler.js'
 

@@ -1,7 +1,7 @@
 // The public keys, for other services to verify tokens without calling us (RFC 7517; not in simplejwt)
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
-import { jwks } from '../src/keys.js'
+import { jwks } from '../src/domain/keys.js'
 import { documented } from '../src/schemas.js'
 
 /** How long other services may cache the key set: a retired key stays listed far longer than this. */

@@ -1,10 +1,10 @@
 // Sliding tokens: obtain and refresh; mirrors simplejwt's TokenObtainSlidingView and TokenRefreshSlidingView
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { AuthenticationFailed, InvalidToken, TOKEN_MESSAGES } from '../src/errors.js'
-import { CHAR_FIELD_PATTERN } from '../src/fields.js'
+import { AuthenticationFailed, InvalidToken, TOKEN_MESSAGES } from '../src/domain/errors.js'
+import { CHAR_FIELD_PATTERN } from '../src/domain/drf-fields.js'
 import { authenticateCredentials, blacklisted, orInvalid, withSerializer } from '../src/views.js'
-import { issuedBefore, REFRESH_EXP_CLAIM, type Claims } from '../src/tokens.js'
+import { issuedBefore, REFRESH_EXP_CLAIM, type Claims } from '../src/domain/tokens.js'
 import {
   BODY_CONTENT_TYPES, bodyErrorResponses, documented, EMPTY_EXAMPLES, EmptySchema,
   ServiceUnavailableResponse, TokenErrorSchema, tokenErrorResponse, TokenObtainPairBodySchema, WWW_AUTHENTICATE,

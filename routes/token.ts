@@ -1,9 +1,9 @@
 // The token views: obtain pair, refresh, verify; mirrors rest_framework_simplejwt/views.py + serializers.py
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
-import { AuthenticationFailed, InvalidToken, TOKEN_MESSAGES } from '../src/errors.js'
+import { AuthenticationFailed, InvalidToken, TOKEN_MESSAGES } from '../src/domain/errors.js'
 import { authenticateCredentials, blacklisted, orInvalid, withSerializer } from '../src/views.js'
-import { issuedBefore, type Claims } from '../src/tokens.js'
+import { issuedBefore, type Claims } from '../src/domain/tokens.js'
 import type { Presenter, TokenStatus } from '../src/db/tokens.js'
 import {
   ACCESS_EXAMPLE, BODY_CONTENT_TYPES, bodyErrorResponses, documented, EMPTY_EXAMPLES, EmptySchema,

@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url'
 import Fastify from 'fastify'
 import fp from 'fastify-plugin'
 import app, { serverOptions } from '../src/app.js'
-import { loadConfig } from '../src/config.js'
+import { loadConfig } from '../src/domain/settings.js'
 
 /**
  * The settings the document is built with. Fixed, never read from the environment, so that the

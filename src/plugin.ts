@@ -4,9 +4,9 @@
 import fp from 'fastify-plugin'
 import { AjvCompiler } from '@fastify/ajv-compiler'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { configFromOptions as settingsFromOptions, type Config, type SimpleJwtSettings } from './config.js'
+import { configFromOptions as settingsFromOptions, type Config, type SimpleJwtSettings } from './domain/settings.js'
 import type { DatabaseOption } from './db/client.js'
-import type { TokenClaimsHook } from './tokens.js'
+import type { TokenClaimsHook } from './domain/tokens.js'
 import { createService, type SimpleJwt } from '../plugins/service.js'
 import { createAccounts } from './domain/accounts.js'
 import type { AuthenticatedUser } from '../plugins/jwt.js'
@@ -131,12 +131,12 @@ async function simplejwt (fastify: FastifyInstance, options: SimpleJwtOptions) {
 
 export default fp(simplejwt, { name: 'fastify-simplejwt', fastify: '5.x' })
 
-export { loadConfig, ConfigError, type Config, type SimpleJwtSettings } from './config.js'
+export { loadConfig, ConfigError, type Config, type SimpleJwtSettings } from './domain/settings.js'
 export type { SimpleJwt } from '../plugins/service.js'
 export type { AuthenticatedUser } from '../plugins/jwt.js'
-export type { Claims, TokenClaimsHook } from './tokens.js'
+export type { Claims, TokenClaimsHook } from './domain/tokens.js'
 export type { DatabaseOption } from './db/client.js'
 export { SCHEMA } from './db/schema.js'
-export { hashPassword } from './passwords.js'
+export { hashPassword } from './domain/passwords.js'
 /** The OpenAPI security scheme of the access tokens, for an application's @fastify/swagger `components`. */
 export { securitySchemes } from './schemas.js'

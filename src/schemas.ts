@@ -2,14 +2,14 @@
 // Descriptions, examples and response headers are documentation only (OpenAPI at /docs/json): they
 // never change what is validated or sent.
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
-import { CHAR_FIELD_PATTERN } from './fields.js'
+import { CHAR_FIELD_PATTERN } from './domain/drf-fields.js'
 
 /** DRF CharField limits that we also enforce; longer values are refused with 400 before any work. */
-export const USERNAME_MAX_LENGTH = 150
-export const PASSWORD_MAX_LENGTH = 4096
+export { PASSWORD_MAX_LENGTH, USERNAME_MAX_LENGTH } from './domain/users.js'
+import { PASSWORD_MAX_LENGTH, USERNAME_MAX_LENGTH } from './domain/users.js'
 
 // A DRF CharField: a string that is not blank once stripped and holds no NUL. The routes clean and
-// explain bodies in DRF's words first (src/fields.ts); the schema documents the same rules.
+// explain bodies in DRF's words first (src/domain/drf-fields.ts); the schema documents the same rules.
 const CharField = (description: string, options: { maxLength?: number, examples?: string[] } = {}) =>
   Type.String({ minLength: 1, pattern: CHAR_FIELD_PATTERN, description, ...options })
 

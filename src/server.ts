@@ -3,7 +3,7 @@ import Fastify from 'fastify'
 import fp from 'fastify-plugin'
 import closeWithGrace from 'close-with-grace'
 import app, { serverOptions } from './app.js'
-import { ConfigError, loadConfig, type Config } from './config.js'
+import { ConfigError, loadConfig, type Config } from './domain/settings.js'
 import { DatabaseError } from './db/client.js'
 
 /** Ends the process with one line on stderr, no stack trace: for problems an operator must fix. */

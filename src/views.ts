@@ -1,18 +1,18 @@
 // What every token view shares; mirrors rest_framework_simplejwt/views.py (TokenViewBase) and TokenObtainSerializer
 import type { FastifyBaseLogger, FastifyRequest, RouteOptions } from 'fastify'
-import { AuthenticationFailed, InvalidToken, TokenError, TOKEN_MESSAGES, ValidationError } from './errors.js'
-import { cleanCharFields, type SerializerSchema } from './fields.js'
-import { hashPassword, needsRehash, verifyDummyPassword, verifyPassword } from './passwords.js'
+import { AuthenticationFailed, InvalidToken, TokenError, TOKEN_MESSAGES, ValidationError } from './domain/errors.js'
+import { cleanCharFields, type SerializerSchema } from './domain/drf-fields.js'
+import { hashPassword, needsRehash, verifyDummyPassword, verifyPassword } from './domain/passwords.js'
 import type { User } from './db/schema.js'
 import { rawBody } from '../plugins/http.js'
 import type { LoginThrottle } from './db/login-attempts.js'
-import type { LoginQueue } from './login-queue.js'
+import type { LoginQueue } from './domain/login-queue.js'
 import type { UsersRepository } from './db/users.js'
 
 /**
  * An onRoute hook giving each route with a body a preValidation hook that runs the view's
  * serializer on the body before the schema sees it, as DRF does: numbers become strings, values are
- * stripped, and every bad field is reported in DRF's words (src/fields.ts). Handlers then receive
+ * stripped, and every bad field is reported in DRF's words (src/domain/drf-fields.ts). Handlers then receive
  * clean, stripped strings. The route's schema is looked up once here, not on every request.
  */
 export function withSerializer (route: RouteOptions): void {

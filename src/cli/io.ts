@@ -2,7 +2,7 @@
 // printing tables.
 import { readFile } from 'node:fs/promises'
 import type { Readable, Writable } from 'node:stream'
-import { PASSWORD_MAX_LENGTH, USERNAME_MAX_LENGTH } from '../schemas.js'
+import { PASSWORD_MAX_LENGTH, USERNAME_MAX_LENGTH } from '../domain/users.js'
 import { USAGE } from './usage.js'
 
 /** What the CLI talks to; the real process in production, buffers in tests. */

@@ -1,6 +1,6 @@
 // The database a command works on: opened (and migrated when asked or configured), the stores and the
 // account rules built over it, and closed whatever happens, so no command leaves a connection open.
-import type { Config } from '../config.js'
+import type { Config } from '../domain/settings.js'
 import { openDatabase, type Database } from '../db/client.js'
 import { createAccounts, type Accounts } from '../domain/accounts.js'
 import { createUsersRepository, type UsersRepository } from '../db/users.js'

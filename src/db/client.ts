@@ -8,7 +8,7 @@ import type { Sql } from 'postgres'
 import type { PGlite } from '@electric-sql/pglite'
 import * as schema from './schema.js'
 import { SCHEMA } from './schema.js'
-import { redactUrl } from '../config.js'
+import { redactUrl } from '../domain/settings.js'
 import { postgresNotifications, SteadySubscription, type Listening, type NotificationTimings } from './notifications.js'
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>

@@ -3,8 +3,8 @@
 import { createHash } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible'
-import { Throttled } from '../errors.js'
-import { redactUrl, type RateLimit } from '../config.js'
+import { Throttled } from '../domain/errors.js'
+import { redactUrl, type RateLimit } from '../domain/settings.js'
 
 export interface LoginThrottle {
   /** Throws Throttled (429) when the username or the IP has failed too often recently. */

@@ -2,7 +2,7 @@
 import { eq } from 'drizzle-orm'
 import { appSecrets } from './schema.js'
 import type { Db } from './client.js'
-import { generateKey, isHmac, type Algorithm } from '../keys.js'
+import { generateKey, isHmac, type Algorithm } from '../domain/keys.js'
 
 /**
  * The development signing key for an algorithm: generated once and kept in the database, so that

@@ -6,7 +6,7 @@ import {
   type BlacklistReason, type BlacklistedToken
 } from './schema.js'
 import type { Db } from './client.js'
-import { createCache, type Cache, type CacheOptions } from '../cache.js'
+import { createCache, type Cache, type CacheOptions } from '../domain/cache.js'
 
 /** Who presented a token: named in the reuse warning, never the token itself. */
 export interface Presenter { ip?: string, userAgent?: string }

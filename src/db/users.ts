@@ -2,7 +2,8 @@
 import { and, eq, inArray, or, sql, TransactionRollbackError } from 'drizzle-orm'
 import { SCHEMA, users, type NewUser, type User } from './schema.js'
 import type { Db } from './client.js'
-import { ImportConflict, type DjangoUser, type OnConflict } from '../django-import.js'
+import { MAX_USER_ID } from '../domain/users.js'
+import { ImportConflict, type DjangoUser, type OnConflict } from '../domain/dumpdata.js'
 
 /** Thrown when a username is taken. */
 export class DuplicateUsername extends Error {
@@ -11,9 +12,6 @@ export class DuplicateUsername extends Error {
     this.name = 'DuplicateUsername'
   }
 }
-
-/** The largest id the users table can hold (PostgreSQL integer). */
-export const MAX_USER_ID = 2_147_483_647
 
 /**
  * The users table, and nothing else reads or writes it (Django's auth_user). `changed` hears of

@@ -1,7 +1,7 @@
 // One rule for the CLI and the admin API: what creating a user, setting a password and (de)activating
 // mean. Django's set_password and is_active, plus what simplejwt leaves to the project: a new password
 // or a deactivation revokes every token the user holds, whichever way it is made.
-import { hashPassword } from '../passwords.js'
+import { hashPassword } from './passwords.js'
 import type { TokenStore, UserStore } from './ports.js'
 import type { UserChanges, UserRecord } from './users.js'
 

@@ -10,7 +10,7 @@ import { finished } from 'node:stream/promises'
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { runCli, type CliIo } from '../../src/cli.js'
-import { verifyPassword } from '../../src/passwords.js'
+import { verifyPassword } from '../../src/domain/passwords.js'
 import { bearer, build, cliDatabase, Clock, obtainPair, type TestLike } from '../helper.js'
 import { TEST_DATABASE_URL, withDatabaseName } from '../setup/databases.js'
 

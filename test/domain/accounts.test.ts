@@ -2,7 +2,7 @@
 // deactivation revoke every token, for the CLI and the admin API alike.
 import t from 'tap'
 import { createAccounts } from '../../src/domain/accounts.js'
-import { verifyPassword } from '../../src/passwords.js'
+import { verifyPassword } from '../../src/domain/passwords.js'
 import { FakeTokenStore, FakeUserStore } from '../helpers/fakes.js'
 
 function setUp () {

@@ -1,7 +1,7 @@
 // /api/admin/users/: user administration for staff (issue 9, item 5)
 import t from 'tap'
 import { bearer, build, Clock, createUser, obtainPair, resetDb } from '../helper.js'
-import { verifyPassword } from '../../src/passwords.js'
+import { verifyPassword } from '../../src/domain/passwords.js'
 
 // Real time: revocation compares the cut-off with tokens' iat, and a login right after must still work.
 const clock = new Clock(Date.now())

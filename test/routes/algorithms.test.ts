@@ -4,7 +4,7 @@ import t from 'tap'
 import { eq } from 'drizzle-orm'
 import { calculateJwkThumbprint, createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWK } from 'jose'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
-import { ALGORITHMS, generateKey, hmacKid, isHmac, thumbprint, type Algorithm } from '../../src/keys.js'
+import { ALGORITHMS, generateKey, hmacKid, isHmac, thumbprint, type Algorithm } from '../../src/domain/keys.js'
 import { appSecrets } from '../../src/db/schema.js'
 import { bearer, build, Clock, createUser, decodeParts, obtainPair, testDatabase } from '../helper.js'
 

@@ -6,8 +6,8 @@ import {
 import { performance } from 'node:perf_hooks'
 import t from 'tap'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
-import { hmacKid, thumbprint } from '../../src/keys.js'
-import { MAX_TOKEN_LENGTH } from '../../src/tokens.js'
+import { hmacKid, thumbprint } from '../../src/domain/keys.js'
+import { MAX_TOKEN_LENGTH } from '../../src/domain/tokens.js'
 import { bearer, build, Clock, createUser, obtainPair, TEST_KEY, testDatabase } from '../helper.js'
 
 // Keys, made once. The deployment keys, an attacker's keys of the same kinds, and a key retired and then removed.

@@ -2,7 +2,7 @@
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { accessClaims, bearer, build, Clock, createUser, decodeParts, FIXED_MS, forge, obtainPair, resetDb, testDatabase } from '../helper.js'
-import type { ClaimsUser } from '../../src/tokens.js'
+import type { ClaimsUser } from '../../src/domain/tokens.js'
 
 const clock = new Clock()
 const database = await testDatabase(t)

@@ -5,8 +5,8 @@ import t from 'tap'
 import Fastify, { type FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import appPlugin, { serverOptions } from '../../src/app.js'
-import { parseDumpdata } from '../../src/django-import.js'
-import { hardenHash, verifyPassword } from '../../src/passwords.js'
+import { parseDumpdata } from '../../src/domain/dumpdata.js'
+import { hardenHash, verifyPassword } from '../../src/domain/passwords.js'
 import { bearer, build, Clock, decodeParts, FIXED_MS, resetDb, TEST_KEY, testConfig, testDatabase, type TestLike } from '../helper.js'
 
 interface Vector { hasher: string, password: string, encoded: string, wrong_password: string }

@@ -4,9 +4,9 @@
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { build, createUser, testDatabase } from '../helper.js'
-import { HASH_CONCURRENCY, hashesDone, hashLoad } from '../../src/passwords.js'
-import { createLoginQueue } from '../../src/login-queue.js'
-import { ServiceUnavailable, Throttled } from '../../src/errors.js'
+import { HASH_CONCURRENCY, hashesDone, hashLoad } from '../../src/domain/passwords.js'
+import { createLoginQueue } from '../../src/domain/login-queue.js'
+import { ServiceUnavailable, Throttled } from '../../src/domain/errors.js'
 
 const THROTTLED = { detail: 'Request was throttled. Expected available in 1 second.' }
 const UNAVAILABLE = { detail: 'Service temporarily unavailable, try again later.' }

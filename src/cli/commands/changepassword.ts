@@ -1,5 +1,5 @@
 // `changepassword USERNAME [--password-stdin]` (Django's changepassword); revokes every token of the user
-import { loadConfig } from '../../config.js'
+import { loadConfig } from '../../domain/settings.js'
 import { checkUsername, CliError, readNewPassword, type Command } from '../io.js'
 import { withStores } from '../stores.js'
 

@@ -1,5 +1,5 @@
 // `createuser USERNAME [--first-name …] [--staff] [--superuser] [--inactive] [--password-stdin]` (Django's createsuperuser)
-import { loadConfig } from '../../config.js'
+import { loadConfig } from '../../domain/settings.js'
 import { checkUsername, readNewPassword, type Command } from '../io.js'
 import { withStores } from '../stores.js'
 

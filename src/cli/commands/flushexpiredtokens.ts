@@ -1,5 +1,5 @@
 // `flushexpiredtokens`: delete what has expired (simplejwt's command of the same name)
-import { loadConfig } from '../../config.js'
+import { loadConfig } from '../../domain/settings.js'
 import type { Command } from '../io.js'
 import { withStores } from '../stores.js'
 

@@ -1,7 +1,7 @@
 // `import-django-blacklist FILE [--dry-run]`: the tokens Django's token_blacklist app refuses are refused
 // here too, so that a refresh token logged out (or rotated away) in Django cannot be used after the move.
-import { loadConfig } from '../../config.js'
-import { parseBlacklistDump } from '../../django-import.js'
+import { loadConfig } from '../../domain/settings.js'
+import { parseBlacklistDump } from '../../domain/dumpdata.js'
 import { plural, readInput, usageError, type Command } from '../io.js'
 import { withStores } from '../stores.js'
 

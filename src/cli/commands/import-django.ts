@@ -1,10 +1,10 @@
 // `import-django FILE [--on-conflict skip|update] [--dry-run] [--harden]`: the users of `manage.py dumpdata auth.user`
-import { loadConfig } from '../../config.js'
-import { hardenUsers, hashBreakdown, parseDumpdata } from '../../django-import.js'
+import { loadConfig } from '../../domain/settings.js'
+import { hardenUsers, hashBreakdown, parseDumpdata } from '../../domain/dumpdata.js'
 import { CliError, plural, readInput, table, usageError, type Command } from '../io.js'
 import { withStores } from '../stores.js'
 
-/** What --harden wraps each weak legacy hasher in (src/passwords.ts hardenHash). */
+/** What --harden wraps each weak legacy hasher in (src/domain/passwords.ts hardenHash). */
 const HARDENED_AS: Record<string, string> = { sha1: 'argon2_sha1', unsalted_sha1: 'argon2_sha1', md5: 'argon2_md5', unsalted_md5: 'argon2_md5' }
 
 /**

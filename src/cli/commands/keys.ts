@@ -1,5 +1,5 @@
 // `keys generate --algorithm ALG`: a new key, printed in the forms the settings take. Needs no database.
-import { ALGORITHMS, generateKey, isAlgorithm, loadKeySet } from '../../keys.js'
+import { ALGORITHMS, generateKey, isAlgorithm, loadKeySet } from '../../domain/keys.js'
 import { CliError, usageError, type Command } from '../io.js'
 
 export const keys: Command = (args, options, io) => {

@@ -1,5 +1,5 @@
 // `listusers`: every user as a table
-import { loadConfig } from '../../config.js'
+import { loadConfig } from '../../domain/settings.js'
 import { table, type Command } from '../io.js'
 import { withStores } from '../stores.js'
 

@@ -1,5 +1,5 @@
 // `migrate`: apply pending migrations (Django's migrate), whatever MIGRATE_ON_START says
-import { loadConfig } from '../../config.js'
+import { loadConfig } from '../../domain/settings.js'
 import type { Command } from '../io.js'
 import { withStores } from '../stores.js'
 

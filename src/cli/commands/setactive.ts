@@ -1,5 +1,5 @@
 // `setactive USERNAME true|false`; deactivating revokes every token of the user
-import { loadConfig } from '../../config.js'
+import { loadConfig } from '../../domain/settings.js'
 import { checkUsername, CliError, type Command } from '../io.js'
 import { withStores } from '../stores.js'
 

@@ -3,7 +3,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { checkConfig, ConfigError, configFromOptions, EnvSchema, loadConfig, parseDuration, type Config } from '../src/config.js'
+import { checkConfig, ConfigError, configFromOptions, EnvSchema, loadConfig, parseDuration, type Config } from '../../src/domain/settings.js'
 
 type Assert = Pick<typeof t, 'type' | 'fail'>
 

@@ -1,13 +1,13 @@
-// Django's hashers (src/hashers.ts) and their use by src/passwords.ts, on hashes made by Django itself.
+// Django's hashers (src/domain/hashers.ts) and their use by src/domain/passwords.ts, on hashes made by Django itself.
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import t from 'tap'
 import { verify as argon2Verify } from '@node-rs/argon2'
-import { HASHER_CAPS, parseHash } from '../src/hashers.js'
-import { hardenHash, hashPassword, needsRehash, verifyPassword, type PasswordLog } from '../src/passwords.js'
+import { HASHER_CAPS, parseHash } from '../../src/domain/hashers.js'
+import { hardenHash, hashPassword, needsRehash, verifyPassword, type PasswordLog } from '../../src/domain/passwords.js'
 
 interface Vector { hasher: string, password: string, encoded: string, wrong_password: string }
-const load = async (name: string) => (JSON.parse(await readFile(new URL(`fixtures/${name}`, import.meta.url), 'utf8')) as { vectors: Vector[] }).vectors
+const load = async (name: string) => (JSON.parse(await readFile(new URL(`../fixtures/${name}`, import.meta.url), 'utf8')) as { vectors: Vector[] }).vectors
 // Made by Django 3.2's make_password (scrypt in Django 4's format), and Django's own argon2i test vectors.
 const vectors = await load('django-hashes.json')
 const argon2i = await load('django-argon2i.json')

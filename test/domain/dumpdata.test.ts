@@ -1,10 +1,10 @@
-// Reading `manage.py dumpdata auth.user` (src/django-import.ts), without a database.
+// Reading `manage.py dumpdata auth.user` (src/domain/dumpdata.ts), without a database.
 import { readFile } from 'node:fs/promises'
 import t from 'tap'
-import { DumpdataError, hardenUsers, hashBreakdown, parseDumpdata } from '../src/django-import.js'
-import { verifyPassword } from '../src/passwords.js'
+import { DumpdataError, hardenUsers, hashBreakdown, parseDumpdata } from '../../src/domain/dumpdata.js'
+import { verifyPassword } from '../../src/domain/passwords.js'
 
-const dump = await readFile(new URL('fixtures/dumpdata-auth-user.json', import.meta.url), 'utf8')
+const dump = await readFile(new URL('../fixtures/dumpdata-auth-user.json', import.meta.url), 'utf8')
 const NOW = new Date('2027-01-01T00:00:00Z')
 
 const record = (fields: Record<string, unknown>, extra: Record<string, unknown> = {}) =>

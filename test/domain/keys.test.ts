@@ -1,4 +1,4 @@
-// src/keys.ts without Fastify: every algorithm, key ids, the start-up key audit, the JWKS document; and `keys generate`
+// src/domain/keys.ts without Fastify: every algorithm, key ids, the start-up key audit, the JWKS document; and `keys generate`
 import {
   constants, createHash, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync,
   sign as cryptoSign, verify as cryptoVerify, type JsonWebKey, type KeyObject
@@ -10,10 +10,10 @@ import { calculateJwkThumbprint, type JWK } from 'jose'
 import {
   ALGORITHMS, generateKey, HMAC_KEY_BYTES, hmacKid, jwks, KeyError, keyedVerifier, loadKeySet, thumbprint,
   type Algorithm, type KeySet, type KeySettings
-} from '../src/keys.js'
-import { ConfigError, loadConfig } from '../src/config.js'
-import { runCli, type CliIo } from '../src/cli.js'
-import { bearer, build, createUser, decodeParts, obtainPair } from './helper.js'
+} from '../../src/domain/keys.js'
+import { ConfigError, loadConfig } from '../../src/domain/settings.js'
+import { runCli, type CliIo } from '../../src/cli.js'
+import { bearer, build, createUser, decodeParts, obtainPair } from '../helper.js'
 
 // RSA generation is slow: every RSA key of this file is made here, once.
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 })

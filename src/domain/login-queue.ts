@@ -18,7 +18,7 @@ export interface LoginQueue {
 /**
  * A login holds a place from before its user lookup until its password check (and any rehash) is
  * done, so that one client's flood waits in at most LOGIN_QUEUE_PER_CLIENT places and every other
- * client's login has at most LOGIN_QUEUE_SIZE checks ahead of it in src/passwords.ts's queue.
+ * client's login has at most LOGIN_QUEUE_SIZE checks ahead of it in src/domain/passwords.ts's queue.
  */
 export function createLoginQueue (limits: { size: number, perClient: number }): LoginQueue {
   const byClient = new Map<string, number>()

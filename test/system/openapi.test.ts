@@ -2,7 +2,7 @@
 // /docs/json: what Redocly's recommended rules check in CI (`npm run openapi:lint`), and what they leave out.
 import { readFileSync } from 'node:fs'
 import t from 'tap'
-import { build } from './helper.js'
+import { build } from '../helper.js'
 
 interface Media { schema?: unknown, example?: unknown, examples?: Record<string, { summary?: string, value: unknown }> }
 interface Response { description?: string, headers?: Record<string, unknown>, content?: Record<string, Media> }
@@ -26,7 +26,7 @@ const app = await build(t)
 const doc = app.swagger() as unknown as Document
 const operations = Object.entries(doc.paths).flatMap(([path, item]) =>
   Object.entries(item).map(([method, operation]) => ({ name: `${method.toUpperCase()} ${path}`, operation })))
-const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string, license: string }
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string, license: string }
 
 /** True when a media object carries at least one example. */
 const hasExample = (media: Media | undefined) =>

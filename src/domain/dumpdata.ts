@@ -1,14 +1,10 @@
 // Users from a Django deployment: reads `manage.py dumpdata auth.user`; mirrors django.core.serializers.json (the loaddata side)
-import type { NewUser } from './db/schema.js'
-import { USERNAME_MAX_LENGTH } from './schemas.js'
+import { MAX_USER_ID as MAX_ID, USERNAME_MAX_LENGTH, type NewUserRecord } from './users.js'
 import { parseHash } from './hashers.js'
 import { hardenHash } from './passwords.js'
 
-/** The largest id the users table can hold (PostgreSQL integer), as Django's AutoField on PostgreSQL. */
-const MAX_ID = 2_147_483_647
-
 /** One auth.user record, ready to insert: Django's primary key is kept, so old tokens still name the same person. */
-export type DjangoUser = NewUser & { id: number, password: string }
+export type DjangoUser = NewUserRecord & { id: number }
 
 /** What to do with a user whose id and username are already in the table. */
 export type OnConflict = 'skip' | 'update'

@@ -8,10 +8,10 @@ import { PGlite } from '@electric-sql/pglite'
 import postgres from 'postgres'
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js'
-import simplejwt, { configFromOptions, securitySchemes, type SimpleJwtOptions } from '../src/plugin.js'
-import { hashPassword } from '../src/passwords.js'
-import { emptyDatabaseUrl } from './setup/databases.js'
-import { bearer, Clock, decodeParts, forge, TEST_KEY, type TestLike } from './helper.js'
+import simplejwt, { configFromOptions, securitySchemes, type SimpleJwtOptions } from '../../src/plugin.js'
+import { hashPassword } from '../../src/domain/passwords.js'
+import { emptyDatabaseUrl } from '../setup/databases.js'
+import { bearer, Clock, decodeParts, forge, TEST_KEY, type TestLike } from '../helper.js'
 
 /** The application's own database, with its own `users` table and Drizzle journal, as the app made them. */
 async function applicationDatabase (t: TestLike) {

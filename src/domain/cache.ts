@@ -1,7 +1,5 @@
 // The in-memory cache behind the hot path: users by id, token statuses by jti. Pushed invalidation
 // (a local write, or a NOTIFY from any instance) is the mechanism; the TTL is only a backstop.
-import type { Database } from './db/client.js'
-import type { Subscription } from './db/notifications.js'
 
 export interface CacheOptions<K, V> {
   load: (key: K) => Promise<V>
@@ -11,8 +9,13 @@ export interface CacheOptions<K, V> {
   now: () => number
 }
 
-/** What a cache needs of a subscription (src/db/notifications.ts). */
-export type Following = Pick<Subscription, 'subscribed' | 'on' | 'off'>
+/** What a cache needs of a subscription to change notifications (src/db/notifications.ts has one). */
+export interface Following {
+  /** True while notifications are known to arrive. */
+  readonly subscribed: boolean
+  on: (event: 'down' | 'up', listener: () => void) => unknown
+  off: (event: 'down' | 'up', listener: () => void) => unknown
+}
 
 export interface Cache<K, V> {
   /** The value for a key, from memory when possible; concurrent misses share one load. */
@@ -40,7 +43,7 @@ export function createCache<K, V> ({ load, ttlMs, maxEntries, now }: CacheOption
   const entries = new Map<K, { value: V, expires: number }>()
   const loading = new Map<K, { promise: Promise<V>, stale: boolean }>()
   let generation = 0
-  let followed: Pick<Subscription, 'subscribed'> | undefined
+  let followed: Pick<Following, 'subscribed'> | undefined
 
   function store (key: K, value: V): void {
     entries.delete(key)
@@ -100,35 +103,5 @@ export function createCache<K, V> ({ load, ttlMs, maxEntries, now }: CacheOption
       }
     },
     get size () { return entries.size }
-  }
-}
-
-/**
- * Keeps a cache in step with a NOTIFY channel: a payload names a key to forget (`keyOf` reads it;
- * undefined ignores it), `*` forgets everything, and while the subscription is down (notifications
- * may be missed) the cache reads through (`Cache.follow`). Returns the function that stops it.
- */
-export async function followNotifications<K> (
-  database: Pick<Database, 'listen'>,
-  channel: string,
-  cache: Pick<Cache<K, unknown>, 'invalidate' | 'clear' | 'follow'>,
-  keyOf: (payload: string) => K | undefined,
-  /** Told of each later transition (for a log line), after the cache has reacted. */
-  transitions: { down?: (reason: unknown) => void, up?: () => void } = {}
-): Promise<() => Promise<void>> {
-  const { subscription, unlisten } = await database.listen(channel, (payload) => {
-    if (payload === '*') return cache.clear()
-    const key = keyOf(payload)
-    if (key !== undefined) cache.invalidate(key)
-  })
-  const unfollow = cache.follow(subscription)
-  const { down, up } = transitions
-  if (down !== undefined) subscription.on('down', down)
-  if (up !== undefined) subscription.on('up', up)
-  return async () => {
-    unfollow()
-    if (down !== undefined) subscription.off('down', down)
-    if (up !== undefined) subscription.off('up', up)
-    await unlisten()
   }
 }

@@ -427,7 +427,7 @@ export function checkConfig (config: Config): void {
       throw new ConfigError('JWT_VERIFYING_KEY', 'is set without JWT_SIGNING_KEY; set the signing key too')
     }
   }
-  // The start-up key audit: the keys must fit the algorithm and each other (src/keys.ts). Without a
+  // The start-up key audit: the keys must fit the algorithm and each other (src/domain/keys.ts). Without a
   // signing key (development: one is generated later) the retired keys are still checked now.
   try {
     if (config.JWT_SIGNING_KEY !== undefined) loadKeySet(keySettings(config, config.JWT_SIGNING_KEY))

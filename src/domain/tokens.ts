@@ -2,7 +2,7 @@
 import { isUtf8 } from 'node:buffer'
 import { randomUUID } from 'node:crypto'
 import { TokenError, TOKEN_MESSAGES } from './errors.js'
-import type { Config } from './config.js'
+import type { Config } from './settings.js'
 
 export type TokenType = 'access' | 'refresh' | 'sliding'
 export type Claims = Record<string, unknown>

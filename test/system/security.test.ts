@@ -4,8 +4,8 @@ import { request } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import Fastify from 'fastify'
 import fp from 'fastify-plugin'
-import app, { serverOptions } from '../src/app.js'
-import { bearer, createUser, obtainPair, testConfig, testDatabase } from './helper.js'
+import app, { serverOptions } from '../../src/app.js'
+import { bearer, createUser, obtainPair, testConfig, testDatabase } from '../helper.js'
 
 const lines: string[] = []
 const database = await testDatabase(t)

@@ -3,8 +3,9 @@
 // and nothing read before that return is stored.
 import t from 'tap'
 import { EventEmitter } from 'node:events'
-import { createCache, followNotifications } from '../src/cache.js'
-import type { Database } from '../src/db/client.js'
+import { createCache } from '../../src/domain/cache.js'
+import { followNotifications } from '../../src/db/caches.js'
+import type { Database } from '../../src/db/client.js'
 
 /** A subscription the test drives: `drop()` and `restore()` are the LISTEN connection going and coming back. */
 class FakeSubscription extends EventEmitter {

@@ -1,7 +1,7 @@
 // Property-based fuzzing of every route: whatever arrives, never a 5xx, always JSON in a documented shape.
 import t from 'tap'
 import fc from 'fast-check'
-import { build, createUser, obtainPair } from './helper.js'
+import { build, createUser, obtainPair } from '../helper.js'
 
 // Seeded, so a failure names a reproducible case; FUZZ_SEED and FUZZ_RUNS override.
 const SEED = Number(process.env.FUZZ_SEED ?? 20261129)

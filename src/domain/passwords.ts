@@ -64,7 +64,7 @@ export async function hashPassword (password: string): Promise<string> {
 }
 
 /**
- * True when `password` matches a stored hash in any format Django makes (src/hashers.ts), or our
+ * True when `password` matches a stored hash in any format Django makes (src/domain/hashers.ts), or our
  * --harden wrappers. Unusable passwords (`!…`) and unknown formats never match; neither does a hash
  * over HASHER_CAPS, which is also logged to `log`. The work runs off the event-loop thread and the
  * comparison is constant-time.

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises'
 import t from 'tap'
-import { ARGON2_PARAMS, HASH_CONCURRENCY, hashLoad, hashPassword, UNUSABLE_PASSWORD_PREFIX, verifyDummyPassword, verifyPassword } from '../src/passwords.js'
+import { ARGON2_PARAMS, HASH_CONCURRENCY, hashLoad, hashPassword, UNUSABLE_PASSWORD_PREFIX, verifyDummyPassword, verifyPassword } from '../../src/domain/passwords.js'
 
 interface Vector { hasher: string, password: string, encoded: string, wrong_password: string }
-const fixture = JSON.parse(await readFile(new URL('fixtures/django-argon2.json', import.meta.url), 'utf8')) as { vectors: Vector[] }
+const fixture = JSON.parse(await readFile(new URL('../fixtures/django-argon2.json', import.meta.url), 'utf8')) as { vectors: Vector[] }
 
 // Django's Argon2PasswordHasher encoding with our parameters; salt 16 bytes and hash 32 bytes, unpadded base64.
 const DJANGO_ARGON2 = /^argon2\$argon2id\$v=19\$m=19456,t=2,p=1\$([A-Za-z0-9+/]{22})\$[A-Za-z0-9+/]{43}$/

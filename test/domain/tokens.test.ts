@@ -1,11 +1,11 @@
-// Unit tests of src/tokens.ts: no Fastify, no database; HMAC signing is done here with node:crypto.
+// Unit tests of src/domain/tokens.ts: no Fastify, no database; HMAC signing is done here with node:crypto.
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import t from 'tap'
-import { TOKEN_MESSAGES, TokenError } from '../src/errors.js'
+import { TOKEN_MESSAGES, TokenError } from '../../src/domain/errors.js'
 import {
   accessClaimsFromRefresh, checkClaims, createTokenService, isCompactJws, issuedBefore, MAX_TOKEN_LENGTH,
   newClaims, newJti, rawMemberValue, userIdOf, type Claims, type Decoded, type TokenSettings
-} from '../src/tokens.js'
+} from '../../src/domain/tokens.js'
 
 /** 2026-11-29T21:41:30Z, the moment the reference transcripts were recorded. */
 const NOW_MS = Date.UTC(2026, 10, 29, 21, 41, 30)
