@@ -86,4 +86,4 @@ export default fp(async function authenticatePlugin (fastify: FastifyInstance) {
       claims
     }
   }
-}, { name: 'authenticate', dependencies: ['jwt', 'user-cache', 'blacklist'] })
+}, { name: 'simplejwt-authenticate', dependencies: ['simplejwt-jwt', 'simplejwt-user-cache', 'simplejwt-blacklist'] })

@@ -19,4 +19,4 @@ export default fp(async function blacklistPlugin (fastify: FastifyInstance) {
   // anything may have been, and statuses are read from the database (src/domain/cache.ts, follow).
   const unlisten = await followNotifications(database, TOKEN_BLACKLISTED_CHANNEL, cache, (jti) => jti)
   fastify.addHook('onClose', async () => { await unlisten().catch(() => {}) })
-}, { name: 'blacklist', dependencies: ['db', 'users'] })
+}, { name: 'simplejwt-blacklist', dependencies: ['simplejwt-db', 'simplejwt-users'] })

@@ -14,4 +14,4 @@ export default fp<DbPluginOptions>(async function dbPlugin (fastify, options) {
   if (config.MIGRATE_ON_START) await database.migrate()
   fastify.simplejwt.database = database
   fastify.simplejwt.db = database.db
-}, { name: 'db', dependencies: [] })
+}, { name: 'simplejwt-db', dependencies: [] })

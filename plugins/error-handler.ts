@@ -86,4 +86,4 @@ export default fp(async function errorHandlerPlugin (fastify: FastifyInstance) {
     request.log.error({ err: error, request: { method: request.method, url: request.url } }, 'server error')
     return send(reply, 500, SERVER_ERROR)
   })
-}, { name: 'error-handler' })
+}, { name: 'simplejwt-error-handler' })

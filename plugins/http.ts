@@ -326,4 +326,4 @@ export default fp(async function httpPlugin (fastify: FastifyInstance, options: 
       ...(Object.keys(info.actions).length > 0 ? { actions: info.actions } : {})
     })
   })
-}, { name: 'http', dependencies: ['error-handler'] })
+}, { name: 'simplejwt-http', dependencies: ['simplejwt-error-handler'] })

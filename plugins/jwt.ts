@@ -84,4 +84,4 @@ export default fp<JwtPluginOptions>(async function jwtPlugin (fastify: FastifyIn
     onReservedClaims: (names) => fastify.log.warn({ event: 'reserved_claims_ignored', claims: names },
       'tokenClaims returned reserved claims; they were ignored')
   })
-}, { name: 'jwt', dependencies: ['db'] })
+}, { name: 'simplejwt-jwt', dependencies: ['simplejwt-db'] })

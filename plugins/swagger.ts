@@ -44,4 +44,4 @@ export default fp(async function swaggerPlugin (fastify: FastifyInstance) {
     routePrefix: '/docs',
     uiConfig: { docExpansion: 'list', deepLinking: false, persistAuthorization: false }
   })
-}, { name: 'swagger' })
+}, { name: 'simplejwt-swagger' })

@@ -26,4 +26,4 @@ export default fp(async function throttlePlugin (fastify: FastifyInstance) {
   fastify.simplejwt.loginThrottle = createLoginThrottle({ username: config.LOGIN_THROTTLE_USERNAME, ip: config.LOGIN_THROTTLE_IP, redis })
   fastify.simplejwt.loginQueue = createLoginQueue({ size: config.LOGIN_QUEUE_SIZE, perClient: config.LOGIN_QUEUE_PER_CLIENT })
   fastify.simplejwt.refreshThrottle = createRefreshThrottle({ rate: config.REFRESH_THROTTLE, now: fastify.simplejwt.now, redis })
-}, { name: 'throttle', dependencies: [] })
+}, { name: 'simplejwt-throttle', dependencies: [] })

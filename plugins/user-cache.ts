@@ -50,4 +50,4 @@ export default fp(async function userCachePlugin (fastify: FastifyInstance) {
     up: () => fastify.log.info('LISTEN connection re-established: caches in use again')
   })
   fastify.addHook('onClose', async () => { await unlisten().catch(() => {}) })
-}, { name: 'user-cache', dependencies: ['db', 'users'] })
+}, { name: 'simplejwt-user-cache', dependencies: ['simplejwt-db', 'simplejwt-users'] })

@@ -9,4 +9,4 @@ export default fp(async function usersPlugin (fastify: FastifyInstance) {
   const changes = new EventEmitter<{ change: [id: number] }>()
   fastify.simplejwt.userChanges = changes
   fastify.simplejwt.users = createUsersRepository(fastify.simplejwt.db, (id) => changes.emit('change', id))
-}, { name: 'users', dependencies: ['db'] })
+}, { name: 'simplejwt-users', dependencies: ['simplejwt-db'] })

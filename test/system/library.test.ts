@@ -2,6 +2,7 @@
 // error handler, @fastify/jwt and Swagger, sharing the application's database handle.
 import t from 'tap'
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
 import fastifyJwt from '@fastify/jwt'
 import swagger from '@fastify/swagger'
 import { PGlite } from '@electric-sql/pglite'
@@ -44,6 +45,9 @@ async function application (t: TestLike, options: SimpleJwtOptions): Promise<Fas
   const app = Fastify()
   app.decorate('config', { name: 'the application\'s own config (as @fastify/env makes it)' })
   app.decorate('db', 'the application\'s own db')
+  // Plugins under the names an application gives its own (fastify-plugin names): the package's are
+  // simplejwt-*, so none of these can stand in for one of the package's, nor clash with it.
+  for (const name of ['db', 'users', 'jwt', 'authenticate', 'error-handler']) await app.register(fp(async () => {}, { name }))
   app.setErrorHandler((error: FastifyError, _request, reply) => reply.code(error.statusCode ?? 500).send({ appError: error.message }))
   await app.register(fastifyJwt, { secret: 'the application\'s own secret, for its own tokens' })
   await app.register(swagger, { openapi: { info: { title: 'The application', version: '1.0.0' }, components: { securitySchemes } } })
