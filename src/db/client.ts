@@ -9,6 +9,7 @@ import type { PGlite } from '@electric-sql/pglite'
 import * as schema from './schema.js'
 import { SCHEMA } from './schema.js'
 import { redactUrl } from '../config.js'
+import { boundedPglite, boundedPostgres, serverTimeouts, withDeadline } from './bound.js'
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>
 
@@ -17,6 +18,10 @@ export interface Database {
   driver: 'postgres' | 'pglite'
   /** Applies pending migrations from drizzle/, serialised across instances by an advisory lock. */
   migrate: () => Promise<void>
+  /** One `select 1`, within the deadline: rejects (DatabaseTimeout or a driver error) when the database cannot answer. */
+  ping: () => Promise<void>
+  /** The deadline every call through `db` has (DATABASE_TIMEOUT), in milliseconds. */
+  timeoutMs: number
   /**
    * Subscribes to a NOTIFY channel. `onListen` runs whenever the subscription is (re)established:
    * notifications sent while it was down are lost, so a cache must start afresh then.
@@ -33,7 +38,12 @@ export interface OpenOptions {
   dataDir: string
   /** A tarball made by `dump()` to start an in-memory database from (tests). */
   loadDataDir?: Blob
+  /** The deadline of every database call, in milliseconds (DATABASE_TIMEOUT); 5 s when not given. */
+  timeoutMs?: number
 }
+
+/** DATABASE_TIMEOUT's default, for databases opened without settings (CLI helpers, tests). */
+const DEFAULT_TIMEOUT_MS = 5000
 
 /** A database problem worth one clear line (unreachable server, unreadable data directory). */
 export class DatabaseError extends Error {
@@ -47,7 +57,10 @@ export class DatabaseError extends Error {
 const UNAVAILABLE_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
   'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED',
-  '57P01', '57P02', '57P03', '53300'
+  '57P01', '57P02', '57P03', '53300',
+  // DATABASE_TIMEOUT passed: the client's deadline (src/db/bound.ts), statement_timeout (57014, query_canceled),
+  // lock_timeout (55P03, lock_not_available), idle_in_transaction_session_timeout (25P03).
+  'DATABASE_TIMEOUT', '57014', '55P03', '25P03'
 ])
 
 /** True when an error (as Drizzle wraps it, or raw) says the database is unreachable or shutting down. */
@@ -82,14 +95,21 @@ export function migrationsFolder (): string {
  * Throws DatabaseError when it cannot be reached.
  */
 export async function openDatabase (url: string | undefined, options: OpenOptions): Promise<Database> {
-  if (url !== undefined && /^postgres(ql)?:\/\//.test(url)) return openPostgres(url)
-  return openPglite(url === 'memory://' ? undefined : resolve(options.dataDir), options.loadDataDir)
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
+  if (url !== undefined && /^postgres(ql)?:\/\//.test(url)) return openPostgres(url, timeoutMs)
+  return openPglite(url === 'memory://' ? undefined : resolve(options.dataDir), options.loadDataDir, timeoutMs)
 }
 
-async function openPostgres (url: string): Promise<Database> {
+async function openPostgres (url: string, timeoutMs: number): Promise<Database> {
   const { default: postgres } = await import('postgres')
-  // A short connect timeout: while the database is down, requests fail within seconds instead of hanging.
-  const sql = postgres(url, { onnotice: () => {}, connect_timeout: 2, max: 10 })
+  // A short connect timeout: while the database is down, requests fail within seconds instead of
+  // hanging. The server-side limits are connection parameters, so they hold for every statement.
+  const sql = postgres(url, {
+    onnotice: () => {},
+    connect_timeout: Math.min(2, timeoutMs / 1000),
+    max: 10,
+    connection: serverTimeouts(timeoutMs)
+  })
   try {
     await sql`select 1`
   } catch (err) {
@@ -97,26 +117,35 @@ async function openPostgres (url: string): Promise<Database> {
     const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message
     throw new DatabaseError(`cannot connect to the database at ${redactUrl(url)} (${reason})`, { cause: err })
   }
-  return postgresDatabase(sql, { owned: true })
+  return postgresDatabase(sql, { owned: true, timeoutMs, url })
 }
 
-/** A Database over a postgres.js client; `owned` ones are ended by close(), others are the caller's. */
-async function postgresDatabase (sql: Sql, { owned }: { owned: boolean }): Promise<Database> {
+/**
+ * A Database over a postgres.js client; `owned` ones are ended by close(), others are the caller's.
+ * Every call through `db` is bounded (src/db/bound.ts); a client of the caller's gets the server-side
+ * limits by SET LOCAL in each transaction. Migrations are not bounded: with `url` they run on a
+ * short-lived client of their own, without the limits.
+ */
+async function postgresDatabase (sql: Sql, { owned, timeoutMs, url }: { owned: boolean, timeoutMs: number, url?: string }): Promise<Database> {
   const { drizzle } = await import('drizzle-orm/postgres-js')
-  const { migrate } = await import('drizzle-orm/postgres-js/migrator')
-  const db = drizzle({ client: sql, schema, casing }) as unknown as Db
+  const bounded = boundedPostgres(sql, timeoutMs, { setLocal: !owned })
+  const db = drizzle({ client: bounded, schema, casing }) as unknown as Db
   return {
     db,
     driver: 'postgres',
+    timeoutMs,
     async migrate () {
-      const lock = await sql.reserve()
+      if (url === undefined) return migratePostgres(sql)
+      const { default: postgres } = await import('postgres')
+      const unbounded = postgres(url, { onnotice: () => {}, connect_timeout: Math.min(2, timeoutMs / 1000), max: 1 })
       try {
-        await lock`select pg_advisory_lock(${MIGRATION_LOCK})`
-        await migrate(db as never, MIGRATIONS)
+        await migratePostgres(unbounded)
       } finally {
-        await lock`select pg_advisory_unlock(${MIGRATION_LOCK})`
-        lock.release()
+        await unbounded.end({ timeout: 5 })
       }
+    },
+    async ping () {
+      await withDeadline(sql`select 1`, timeoutMs)
     },
     async listen (channel, onNotify, onListen) {
       // postgres.js keeps one dedicated connection for LISTEN and re-subscribes after it drops.
@@ -127,7 +156,21 @@ async function postgresDatabase (sql: Sql, { owned }: { owned: boolean }): Promi
   }
 }
 
-async function openPglite (dataDir: string | undefined, loadDataDir: Blob | undefined): Promise<Database> {
+/** Applies the migrations on a client, under the advisory lock that serialises instances. */
+async function migratePostgres (sql: Sql): Promise<void> {
+  const { drizzle } = await import('drizzle-orm/postgres-js')
+  const { migrate } = await import('drizzle-orm/postgres-js/migrator')
+  const lock = await sql.reserve()
+  try {
+    await lock`select pg_advisory_lock(${MIGRATION_LOCK})`
+    await migrate(drizzle({ client: sql, schema, casing }) as never, MIGRATIONS)
+  } finally {
+    await lock`select pg_advisory_unlock(${MIGRATION_LOCK})`
+    lock.release()
+  }
+}
+
+async function openPglite (dataDir: string | undefined, loadDataDir: Blob | undefined, timeoutMs: number): Promise<Database> {
   const { PGlite } = await import('@electric-sql/pglite')
   let client
   let unlock = async () => {}
@@ -139,7 +182,7 @@ async function openPglite (dataDir: string | undefined, loadDataDir: Blob | unde
     if (err instanceof DatabaseError) throw err
     throw new DatabaseError(`cannot open the embedded database in ${dataDir ?? 'memory'} (${(err as Error).message})`, { cause: err })
   }
-  const database = await pgliteDatabase(client)
+  const database = await pgliteDatabase(client, timeoutMs)
   return {
     ...database,
     async close () {
@@ -149,16 +192,20 @@ async function openPglite (dataDir: string | undefined, loadDataDir: Blob | unde
   }
 }
 
-/** A Database over a PGlite instance that its caller closes. */
-async function pgliteDatabase (client: PGlite): Promise<Database> {
+/** A Database over a PGlite instance that its caller closes; calls through `db` are bounded too. */
+async function pgliteDatabase (client: PGlite, timeoutMs: number): Promise<Database> {
   const { drizzle } = await import('drizzle-orm/pglite')
   const { migrate } = await import('drizzle-orm/pglite/migrator')
-  const db = drizzle({ client, schema, casing }) as unknown as Db
+  const db = drizzle({ client: boundedPglite(client, timeoutMs), schema, casing }) as unknown as Db
   return {
     db,
     driver: 'pglite',
-    // One process owns a PGlite database, so there is nobody to lock against.
-    migrate: () => migrate(db as never, MIGRATIONS),
+    timeoutMs,
+    // One process owns a PGlite database, so there is nobody to lock against. Not bounded.
+    migrate: () => migrate(drizzle({ client, schema, casing }) as never, MIGRATIONS),
+    async ping () {
+      await withDeadline(client.query('select 1'), timeoutMs)
+    },
     async listen (channel, onNotify, onListen) {
       const unsubscribe = await client.listen(channel, onNotify)
       onListen?.()
@@ -185,14 +232,16 @@ const isDatabase = (value: unknown): value is Database => typeof value === 'obje
 
 /**
  * The database an option names. Only a connection string (or none: DATABASE_URL, else the embedded
- * database under `dataDir`) is opened here and closed by the returned `close()`.
+ * database under `dataDir`) is opened here and closed by the returned `close()`. An open Database
+ * keeps the deadline it was opened with; other handles get `options.timeoutMs`.
  */
 export async function resolveDatabase (option: DatabaseOption | undefined, fallbackUrl: string | undefined, options: OpenOptions): Promise<Database> {
   if (option === undefined || typeof option === 'string') return openDatabase(option ?? fallbackUrl, options)
   if (isDatabase(option)) return { ...option, close: async () => {} }
   const client = typeof option === 'object' && option !== null && '$client' in option ? option.$client : option
-  if (isPostgresJs(client)) return postgresDatabase(client, { owned: false })
-  if (isPglite(client)) return pgliteDatabase(client)
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
+  if (isPostgresJs(client)) return postgresDatabase(client, { owned: false, timeoutMs })
+  if (isPglite(client)) return pgliteDatabase(client, timeoutMs)
   throw new DatabaseError('the database option must be a connection string, a postgres.js sql, a PGlite, or a Drizzle database over one of them')
 }
 
