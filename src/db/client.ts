@@ -137,7 +137,8 @@ async function postgresDatabase (sql: Sql, { owned, timeoutMs, url }: { owned: b
     async migrate () {
       if (url === undefined) return migratePostgres(sql)
       const { default: postgres } = await import('postgres')
-      const unbounded = postgres(url, { onnotice: () => {}, connect_timeout: Math.min(2, timeoutMs / 1000), max: 1 })
+      // Two connections: one holds the advisory lock while the other migrates.
+      const unbounded = postgres(url, { onnotice: () => {}, connect_timeout: Math.min(2, timeoutMs / 1000), max: 2 })
       try {
         await migratePostgres(unbounded)
       } finally {
