@@ -337,7 +337,7 @@ export interface paths {
         };
         /**
          * Readiness
-         * @description The service can answer token requests: its database answers within 1.5 s.
+         * @description The service can answer token requests: its database answers `select 1` within DATABASE_TIMEOUT.
          */
         get: operations["checkReadiness"];
         put?: never;

@@ -10,6 +10,7 @@ import * as schema from './schema.js'
 import { SCHEMA } from './schema.js'
 import { redactUrl } from '../domain/settings.js'
 import { postgresNotifications, SteadySubscription, type Listening, type NotificationTimings } from './notifications.js'
+import { boundedPglite, boundedPostgres, serverTimeouts, withDeadline } from './bound.js'
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>
 
@@ -18,6 +19,10 @@ export interface Database {
   driver: 'postgres' | 'pglite'
   /** Applies pending migrations from drizzle/, serialised across instances by an advisory lock. */
   migrate: () => Promise<void>
+  /** One `select 1`, within the deadline: rejects (DatabaseTimeout or a driver error) when the database cannot answer. */
+  ping: () => Promise<void>
+  /** The deadline every call through `db` has (DATABASE_TIMEOUT), in milliseconds. */
+  timeoutMs: number
   /**
    * Subscribes to a NOTIFY channel (src/db/notifications.ts). The subscription says whether
    * notifications are known to arrive now, and announces each drop ('down') and return ('up'):
@@ -36,7 +41,12 @@ export interface OpenOptions {
   loadDataDir?: Blob
   /** The LISTEN connection's heartbeat and retry timings (PostgreSQL; tests make them small). */
   notificationTimings?: Partial<NotificationTimings>
+  /** The deadline of every database call, in milliseconds (DATABASE_TIMEOUT); 5 s when not given. */
+  timeoutMs?: number
 }
+
+/** DATABASE_TIMEOUT's default, for databases opened without settings (CLI helpers, tests). */
+const DEFAULT_TIMEOUT_MS = 5000
 
 /** A database problem worth one clear line (unreachable server, unreadable data directory). */
 export class DatabaseError extends Error {
@@ -50,7 +60,10 @@ export class DatabaseError extends Error {
 const UNAVAILABLE_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
   'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED',
-  '57P01', '57P02', '57P03', '53300'
+  '57P01', '57P02', '57P03', '53300',
+  // DATABASE_TIMEOUT passed: the client's deadline (src/db/bound.ts), statement_timeout (57014, query_canceled),
+  // lock_timeout (55P03, lock_not_available), idle_in_transaction_session_timeout (25P03).
+  'DATABASE_TIMEOUT', '57014', '55P03', '25P03'
 ])
 
 /** True when an error (as Drizzle wraps it, or raw) says the database is unreachable or shutting down. */
@@ -85,18 +98,26 @@ export function migrationsFolder (): string {
  * Throws DatabaseError when it cannot be reached.
  */
 export async function openDatabase (url: string | undefined, options: OpenOptions): Promise<Database> {
-  if (url !== undefined && /^postgres(?:ql)?:\/\//.test(url)) return openPostgres(url, options.notificationTimings)
-  return openPglite(url === 'memory://' ? undefined : resolve(options.dataDir), options.loadDataDir)
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
+  if (url !== undefined && /^postgres(?:ql)?:\/\//.test(url)) return openPostgres(url, timeoutMs, options.notificationTimings)
+  return openPglite(url === 'memory://' ? undefined : resolve(options.dataDir), options.loadDataDir, timeoutMs)
 }
 
 /** Seconds before reconnecting after the `retries`-th failed connection in a row: 50 ms doubling, at most 1 s. */
 const reconnectDelay = (retries: number) => Math.min(0.05 * 2 ** retries, 1)
 
-async function openPostgres (url: string, notificationTimings?: Partial<NotificationTimings>): Promise<Database> {
+async function openPostgres (url: string, timeoutMs: number, notificationTimings?: Partial<NotificationTimings>): Promise<Database> {
   const { default: postgres } = await import('postgres')
-  // A short connect timeout: while the database is down, requests fail within seconds instead of hanging.
+  // A short connect timeout: while the database is down, requests fail within seconds instead of
+  // hanging. The server-side limits are connection parameters, so they hold for every statement.
   // Reconnects after at most 1 s, not postgres.js's backoff of up to 20 s: the pool is back soon after the database.
-  const sql = postgres(url, { onnotice: () => {}, connect_timeout: 2, max: 10, backoff: reconnectDelay })
+  const sql = postgres(url, {
+    onnotice: () => {},
+    connect_timeout: Math.min(2, timeoutMs / 1000),
+    max: 10,
+    backoff: reconnectDelay,
+    connection: serverTimeouts(timeoutMs)
+  })
   try {
     await sql`select 1`
   } catch (err) {
@@ -104,28 +125,38 @@ async function openPostgres (url: string, notificationTimings?: Partial<Notifica
     const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message
     throw new DatabaseError(`cannot connect to the database at ${redactUrl(url)} (${reason})`, { cause: err })
   }
-  return postgresDatabase(sql, { owned: true, notificationTimings })
+  return postgresDatabase(sql, { owned: true, timeoutMs, url, notificationTimings })
 }
 
-/** A Database over a postgres.js client; `owned` ones are ended by close(), others are the caller's. */
-async function postgresDatabase (sql: Sql, { owned, notificationTimings }: { owned: boolean, notificationTimings?: Partial<NotificationTimings> }): Promise<Database> {
+/**
+ * A Database over a postgres.js client; `owned` ones are ended by close(), others are the caller's.
+ * Every call through `db` is bounded (src/db/bound.ts); a client of the caller's gets the server-side
+ * limits by SET LOCAL in each transaction. Migrations are not bounded: with `url` they run on a
+ * short-lived client of their own, without the limits. LISTEN runs on a connection of its own, with a
+ * heartbeat and prompt re-subscription (src/db/notifications.ts), not through the bounded client.
+ */
+async function postgresDatabase (sql: Sql, { owned, timeoutMs, url, notificationTimings }: { owned: boolean, timeoutMs: number, url?: string, notificationTimings?: Partial<NotificationTimings> }): Promise<Database> {
   const { drizzle } = await import('drizzle-orm/postgres-js')
-  const { migrate } = await import('drizzle-orm/postgres-js/migrator')
-  const db = drizzle({ client: sql, schema, casing }) as unknown as Db
-  // A LISTEN connection of its own, with a heartbeat and prompt re-subscription (not sql.listen's backoff).
+  const bounded = boundedPostgres(sql, timeoutMs, { setLocal: !owned })
+  const db = drizzle({ client: bounded, schema, casing }) as unknown as Db
   const notifications = await postgresNotifications(sql, notificationTimings)
   return {
     db,
     driver: 'postgres',
+    timeoutMs,
     async migrate () {
-      const lock = await sql.reserve()
+      if (url === undefined) return migratePostgres(sql)
+      const { default: postgres } = await import('postgres')
+      // Two connections: one holds the advisory lock while the other migrates.
+      const unbounded = postgres(url, { onnotice: () => {}, connect_timeout: Math.min(2, timeoutMs / 1000), max: 2 })
       try {
-        await lock`select pg_advisory_lock(${MIGRATION_LOCK})`
-        await migrate(db as never, MIGRATIONS)
+        await migratePostgres(unbounded)
       } finally {
-        await lock`select pg_advisory_unlock(${MIGRATION_LOCK})`
-        lock.release()
+        await unbounded.end({ timeout: 5 })
       }
+    },
+    async ping () {
+      await withDeadline(sql`select 1`, timeoutMs)
     },
     listen: (channel, onNotify) => notifications.listen(channel, onNotify),
     async close () {
@@ -135,7 +166,21 @@ async function postgresDatabase (sql: Sql, { owned, notificationTimings }: { own
   }
 }
 
-async function openPglite (dataDir: string | undefined, loadDataDir: Blob | undefined): Promise<Database> {
+/** Applies the migrations on a client, under the advisory lock that serialises instances. */
+async function migratePostgres (sql: Sql): Promise<void> {
+  const { drizzle } = await import('drizzle-orm/postgres-js')
+  const { migrate } = await import('drizzle-orm/postgres-js/migrator')
+  const lock = await sql.reserve()
+  try {
+    await lock`select pg_advisory_lock(${MIGRATION_LOCK})`
+    await migrate(drizzle({ client: sql, schema, casing }) as never, MIGRATIONS)
+  } finally {
+    await lock`select pg_advisory_unlock(${MIGRATION_LOCK})`
+    lock.release()
+  }
+}
+
+async function openPglite (dataDir: string | undefined, loadDataDir: Blob | undefined, timeoutMs: number): Promise<Database> {
   const { PGlite } = await import('@electric-sql/pglite')
   let client
   let unlock = async () => {}
@@ -147,7 +192,7 @@ async function openPglite (dataDir: string | undefined, loadDataDir: Blob | unde
     if (err instanceof DatabaseError) throw err
     throw new DatabaseError(`cannot open the embedded database in ${dataDir ?? 'memory'} (${(err as Error).message})`, { cause: err })
   }
-  const database = await pgliteDatabase(client)
+  const database = await pgliteDatabase(client, timeoutMs)
   return {
     ...database,
     async close () {
@@ -157,17 +202,21 @@ async function openPglite (dataDir: string | undefined, loadDataDir: Blob | unde
   }
 }
 
-/** A Database over a PGlite instance that its caller closes. */
-async function pgliteDatabase (client: PGlite): Promise<Database> {
+/** A Database over a PGlite instance that its caller closes; calls through `db` are bounded too. */
+async function pgliteDatabase (client: PGlite, timeoutMs: number): Promise<Database> {
   const { drizzle } = await import('drizzle-orm/pglite')
   const { migrate } = await import('drizzle-orm/pglite/migrator')
-  const db = drizzle({ client, schema, casing }) as unknown as Db
+  const db = drizzle({ client: boundedPglite(client, timeoutMs), schema, casing }) as unknown as Db
   const subscription = new SteadySubscription()
   return {
     db,
     driver: 'pglite',
-    // One process owns a PGlite database, so there is nobody to lock against.
-    migrate: () => migrate(db as never, MIGRATIONS),
+    timeoutMs,
+    // One process owns a PGlite database, so there is nobody to lock against. Not bounded.
+    migrate: () => migrate(drizzle({ client, schema, casing }) as never, MIGRATIONS),
+    async ping () {
+      await withDeadline(client.query('select 1'), timeoutMs)
+    },
     // LISTEN runs inside the process: it never drops.
     async listen (channel, onNotify) {
       return { subscription, unlisten: await client.listen(channel, onNotify) }
@@ -193,14 +242,16 @@ const isDatabase = (value: unknown): value is Database => typeof value === 'obje
 
 /**
  * The database an option names. Only a connection string (or none: DATABASE_URL, else the embedded
- * database under `dataDir`) is opened here and closed by the returned `close()`.
+ * database under `dataDir`) is opened here and closed by the returned `close()`. An open Database
+ * keeps the deadline it was opened with; other handles get `options.timeoutMs`.
  */
 export async function resolveDatabase (option: DatabaseOption | undefined, fallbackUrl: string | undefined, options: OpenOptions): Promise<Database> {
   if (option === undefined || typeof option === 'string') return openDatabase(option ?? fallbackUrl, options)
   if (isDatabase(option)) return { ...option, close: async () => {} }
   const client = typeof option === 'object' && option !== null && '$client' in option ? option.$client : option
-  if (isPostgresJs(client)) return postgresDatabase(client, { owned: false })
-  if (isPglite(client)) return pgliteDatabase(client)
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
+  if (isPostgresJs(client)) return postgresDatabase(client, { owned: false, timeoutMs, notificationTimings: options.notificationTimings })
+  if (isPglite(client)) return pgliteDatabase(client, timeoutMs)
   throw new DatabaseError('the database option must be a connection string, a postgres.js sql, a PGlite, or a Drizzle database over one of them')
 }
 
