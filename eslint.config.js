@@ -39,6 +39,6 @@ export default [
   { files: ['src/cli.ts'], rules: forbid(PLUGINS_ROUTES) },
   // plugins/: Fastify glue — never a route or a root.
   { files: ['plugins/**'], rules: forbid('(^|/)routes/', ROOTS) },
-  // routes/: schema, guard and calls into fastify.simplejwt — no SQL, no other route, no root.
-  { files: ['routes/**'], rules: forbid('^(postgres$|@electric-sql/|ioredis)', '^\\./', ROOTS) }
+  // routes/: schema, guard and calls into fastify.simplejwt — no driver (no SQL), no other route, no root.
+  { files: ['routes/**'], rules: forbid(DRIVERS, '^\\./', ROOTS) }
 ]

@@ -3,11 +3,11 @@
 // (a Drizzle database's $client), which on PostgreSQL also gets the limits by SET LOCAL.
 import t from 'tap'
 import { eq, sql } from 'drizzle-orm'
-import { resolveDatabase } from '../src/db/client.js'
-import { DatabaseTimeout, withDeadline } from '../src/db/bound.js'
-import { isDatabaseUnavailable } from '../src/db/client.js'
-import { users } from '../src/db/schema.js'
-import { testDatabase } from './helper.js'
+import { resolveDatabase } from '../../src/db/client.js'
+import { DatabaseTimeout, withDeadline } from '../../src/db/bound.js'
+import { isDatabaseUnavailable } from '../../src/db/client.js'
+import { users } from '../../src/db/schema.js'
+import { testDatabase } from '../helper.js'
 
 const DEADLINE_MS = 400
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))

@@ -2,9 +2,9 @@
 import t from 'tap'
 import { createServer, connect, type Socket } from 'node:net'
 import type { AddressInfo } from 'node:net'
-import { openDatabase } from '../src/db/client.js'
-import { bearer, build, createUser, obtainPair, testDatabase } from './helper.js'
-import { TEST_DATABASE_URL } from './setup/databases.js'
+import { openDatabase } from '../../src/db/client.js'
+import { bearer, build, createUser, obtainPair, testDatabase } from '../helper.js'
+import { TEST_DATABASE_URL } from '../setup/databases.js'
 
 if (TEST_DATABASE_URL === undefined) {
   t.pass('PostgreSQL only: PGlite runs inside the process and cannot go away (set TEST_DATABASE_URL)')
