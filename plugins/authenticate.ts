@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { AuthenticationFailed, InvalidToken, NotAuthenticated, TokenError, TOKEN_MESSAGES } from '../src/domain/errors.js'
-import { issuedBefore, type Claims, type TokenType } from '../src/domain/tokens.js'
+import { issuedBefore, isRevoked, type Claims, type TokenType } from '../src/domain/tokens.js'
 
 // bytes.split() in simplejwt: ASCII whitespace only, runs of it count once, ends are ignored.
 const WHITESPACE = /[ \t\n\r\v\f]+/
@@ -23,7 +23,7 @@ export default fp(async function authenticatePlugin (fastify: FastifyInstance) {
         // SlidingToken has BlacklistMixin: its verify() checks the blacklist (access tokens have none).
         if (type === 'sliding') {
           const status = await blacklist.status(claims[config.JTI_CLAIM] as string)
-          if (status.blacklisted !== undefined || status.familyRevoked) throw new TokenError(TOKEN_MESSAGES.blacklisted)
+          if (isRevoked(status)) throw new TokenError(TOKEN_MESSAGES.blacklisted)
         }
         return { claims, tokenClass, type }
       } catch (err) {

@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { AuthenticationFailed, InvalidToken, TOKEN_MESSAGES } from '../src/domain/errors.js'
 import { CHAR_FIELD_PATTERN } from '../src/domain/drf-fields.js'
 import { authenticateCredentials, blacklisted, orInvalid, withSerializer } from '../src/views.js'
-import { issuedBefore, REFRESH_EXP_CLAIM, type Claims } from '../src/domain/tokens.js'
+import { issuedBefore, isRevoked, REFRESH_EXP_CLAIM, type Claims } from '../src/domain/tokens.js'
 import {
   BODY_CONTENT_TYPES, bodyErrorResponses, documented, EMPTY_EXAMPLES, EmptySchema,
   ServiceUnavailableResponse, TokenErrorSchema, tokenErrorResponse, TokenObtainPairBodySchema, WWW_AUTHENTICATE,
@@ -42,7 +42,7 @@ const slidingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     if (userId === undefined) throw new InvalidToken(TOKEN_MESSAGES.noUser)
     await refreshThrottle.hit(userId)
     const [status, user] = await Promise.all([blacklist.status(jtiOf(claims)), userCache.get(userId)])
-    if (status.blacklisted !== undefined || status.familyRevoked) throw blacklisted()
+    if (isRevoked(status)) throw blacklisted()
     if (user === undefined || !user.isActive) {
       throw new AuthenticationFailed('No active account found for the given token.', 'no_active_account')
     }
@@ -131,7 +131,7 @@ const slidingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     const raw = request.body.token
     const claims = orInvalid(() => tokens.validate(raw, 'sliding'))
     const status = await blacklist.status(jtiOf(claims))
-    if (status.blacklisted !== undefined || status.familyRevoked) throw blacklisted()
+    if (isRevoked(status)) throw blacklisted()
     const expiresAt = typeof claims[REFRESH_EXP_CLAIM] === 'number' ? lastExpiry(claims) : new Date((claims.exp as number) * 1000)
     const presenter = { ip: request.ip, userAgent: request.headers['user-agent'] }
     if (!await blacklist.add(jtiOf(claims), 'logout', expiresAt, new Date(fastify.simplejwt.now()), presenter)) throw blacklisted()

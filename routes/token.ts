@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { AuthenticationFailed, InvalidToken, TOKEN_MESSAGES } from '../src/domain/errors.js'
 import { authenticateCredentials, blacklisted, orInvalid, withSerializer } from '../src/views.js'
-import { issuedBefore, type Claims } from '../src/domain/tokens.js'
+import { issuedBefore, isRevoked, type Claims } from '../src/domain/tokens.js'
 import type { Presenter, TokenStatus } from '../src/db/tokens.js'
 import {
   ACCESS_EXAMPLE, BODY_CONTENT_TYPES, bodyErrorResponses, documented, EMPTY_EXAMPLES, EmptySchema,
@@ -49,11 +49,10 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
 
   /** simplejwt's BlacklistMixin.check_blacklist, plus revoked families and reuse detection. */
   async function checkBlacklist (status: TokenStatus, userId: number | undefined, request: FastifyRequest): Promise<void> {
-    if (status.blacklisted !== undefined) {
-      await onReuse(status, userId, request)
-      throw blacklisted()
-    }
-    if (status.familyRevoked) throw blacklisted()
+    if (!isRevoked(status)) return
+    // A blacklisted token presented again may be a stolen one that was rotated away: its family goes.
+    if (status.blacklisted !== undefined) await onReuse(status, userId, request)
+    throw blacklisted()
   }
 
   fastify.post('/', {
@@ -172,7 +171,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     ])
     // Spec D1: a blacklisted token is refused with 401 whatever the settings; so is one from
     // before its user's cut-off (log out everywhere, password change, deactivation).
-    if (status !== undefined && (status.blacklisted !== undefined || status.familyRevoked)) throw blacklisted()
+    if (status !== undefined && isRevoked(status)) throw blacklisted()
     if (user !== undefined && issuedBefore(claims, user.tokensValidAfter)) throw blacklisted()
     return {}
   })

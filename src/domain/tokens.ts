@@ -211,6 +211,15 @@ function valueEndAt (json: string, start: number): number {
 }
 
 /**
+ * The one "is this token revoked" rule for refresh and sliding tokens: blacklisted (logged out,
+ * rotated away, revoked with its user), or of a family revoked after a reuse. The per-user cut-off
+ * (log out everywhere, password change, deactivation) is `issuedBefore`, for every token type.
+ */
+export function isRevoked (status: { blacklisted?: unknown, familyRevoked: boolean }): boolean {
+  return status.blacklisted !== undefined || status.familyRevoked
+}
+
+/**
  * True when a token was issued before a user's cut-off (`tokens_valid_after`), in whole seconds as
  * `iat` is: tokens issued in the cut-off's own second stay valid, so a login right after a password
  * change works. A token without a usable `iat` counts as issued before any cut-off.
