@@ -31,6 +31,8 @@ export default [
   },
   // src/domain: the rules, pure — no Fastify, no driver, no persistence, no wire schemas, no CLI.
   { files: ['src/domain/**'], rules: forbid(FASTIFY, DRIVERS, '/(db|cli)/', '(^|/)schemas(\\.js$|/)', PLUGINS_ROUTES, ROOTS) },
+  // src/schemas: the wire contract (TypeBox) — no Fastify, no driver, no persistence, plugin, route or root.
+  { files: ['src/schemas/**'], rules: forbid(FASTIFY, DRIVERS, '/(db|cli)/', PLUGINS_ROUTES, ROOTS) },
   // src/db: persistence only — never Fastify, the plugins, the routes or the CLI.
   { files: ['src/db/**'], rules: forbid(FASTIFY, '/cli/', PLUGINS_ROUTES, ROOTS) },
   // src/cli: the commands, over the domain and src/db — never Fastify, the plugins or the routes.

@@ -2,7 +2,7 @@ import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance } from 'fastify'
-import { securitySchemes } from '../src/schemas.js'
+import { securitySchemes } from '../src/schemas/common.js'
 
 /**
  * OpenAPI document generated from the routes' TypeBox schemas, served at /docs/json, and Swagger UI

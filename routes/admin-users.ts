@@ -10,10 +10,7 @@ import { rawBody } from '../plugins/http.js'
 import { DuplicateUsername } from '../src/db/users.js'
 import { EMAIL_MAX_LENGTH, MAX_USER_ID, NAME_MAX_LENGTH } from '../src/domain/users.js'
 import type { User } from '../src/db/schema.js'
-import {
-  authenticationErrorResponse, BODY_CONTENT_TYPES, bodyErrorResponses, DetailSchema, documented, EMPTY_EXAMPLES,
-  EmptySchema, FieldErrorsSchema, PASSWORD_MAX_LENGTH, ServiceUnavailableResponse, USERNAME_MAX_LENGTH, type Example
-} from '../src/schemas.js'
+import { authenticationErrorResponse, BODY_CONTENT_TYPES, bodyErrorResponses, DetailSchema, documented, EMPTY_EXAMPLES, EmptySchema, type Example, FieldErrorsSchema, PASSWORD_MAX_LENGTH, ServiceUnavailableResponse, USERNAME_MAX_LENGTH } from '../src/schemas/common.js'
 
 /** PageNumberPagination's page size when `?page_size=` is absent or not a positive integer, and its cap. */
 export const ADMIN_PAGE_SIZE = 20

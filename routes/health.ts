@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { ApiError } from '../src/domain/errors.js'
-import { documented, ServiceUnavailableResponse } from '../src/schemas.js'
+import { documented, ServiceUnavailableResponse } from '../src/schemas/common.js'
 import { SERVICE_UNAVAILABLE } from '../plugins/error-handler.js'
 
 const StatusSchema = Type.Object({ status: Type.String({ description: 'Always `ok`.', examples: ['ok'] }) })

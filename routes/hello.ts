@@ -1,6 +1,7 @@
 // The tutorial's protected view: HelloView with IsAuthenticated
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { authenticationErrorResponse, documented, HelloSchema, ServiceUnavailableResponse } from '../src/schemas.js'
+import { authenticationErrorResponse, documented, ServiceUnavailableResponse } from '../src/schemas/common.js'
+import { HelloSchema } from '../src/schemas/hello.js'
 
 const helloRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   // Encapsulated: this guard applies to the routes of this plugin only, never to the token routes.

@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { jwks } from '../src/domain/keys.js'
-import { documented } from '../src/schemas.js'
+import { documented } from '../src/schemas/common.js'
 
 /** How long other services may cache the key set: a retired key stays listed far longer than this. */
 export const JWKS_MAX_AGE = 300

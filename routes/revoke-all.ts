@@ -1,6 +1,6 @@
 // "Log out everywhere": revokes every token of the authenticated user (not in simplejwt)
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { authenticationErrorResponse, documented, EMPTY_EXAMPLES, EmptySchema, ServiceUnavailableResponse } from '../src/schemas.js'
+import { authenticationErrorResponse, documented, EMPTY_EXAMPLES, EmptySchema, ServiceUnavailableResponse } from '../src/schemas/common.js'
 
 const revokeAllRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   // Encapsulated guard, as on hello: only this route needs an access token.

@@ -5,11 +5,8 @@ import { AuthenticationFailed, InvalidToken, TOKEN_MESSAGES } from '../src/domai
 import { CHAR_FIELD_PATTERN } from '../src/domain/drf-fields.js'
 import { authenticateCredentials, blacklisted, orInvalid, withSerializer } from '../src/views.js'
 import { issuedBefore, isRevoked, REFRESH_EXP_CLAIM, type Claims } from '../src/domain/tokens.js'
-import {
-  BODY_CONTENT_TYPES, bodyErrorResponses, documented, EMPTY_EXAMPLES, EmptySchema,
-  ServiceUnavailableResponse, TokenErrorSchema, tokenErrorResponse, TokenObtainPairBodySchema, WWW_AUTHENTICATE,
-  LOGIN_ERROR_RESPONSES, RefreshThrottledResponse
-} from '../src/schemas.js'
+import { BODY_CONTENT_TYPES, bodyErrorResponses, documented, EMPTY_EXAMPLES, EmptySchema, ServiceUnavailableResponse, tokenErrorResponse, TokenErrorSchema, WWW_AUTHENTICATE } from '../src/schemas/common.js'
+import { LOGIN_ERROR_RESPONSES, RefreshThrottledResponse, TokenObtainPairBodySchema } from '../src/schemas/token.js'
 
 /** A sliding token for spiderman (user 1), as POST /api/token/sliding/ answers. */
 export const SLIDING_EXAMPLE = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoic2xpZGluZyIsImV4cCI6MTc5NTk5MTczNywiaWF0IjoxNzk1OTkxNDM3LCJqdGkiOiI1YzFmMGU4YTJiN2Q0YzkzYTZlMWY0YjhkMmM3YTllMCIsInJlZnJlc2hfZXhwIjoxNzk2MDc3ODM3LCJ1c2VyX2lkIjoxfQ.U3stEmmCz78pngeUAZE5EbUIApH7w-A-Ne3w2_GGS8M'
@@ -21,7 +18,7 @@ export const SlidingTokenSchema = Type.Object({
 })
 
 export const SlidingTokenBodySchema = Type.Object({
-  // A DRF CharField, as in src/schemas.ts.
+  // A DRF CharField, as in src/schemas/common.ts.
   token: Type.String({ minLength: 1, pattern: CHAR_FIELD_PATTERN, description: 'A sliding token obtained from POST /api/token/sliding/.' })
 }, { examples: [{ token: SLIDING_EXAMPLE }] })
 

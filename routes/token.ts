@@ -5,13 +5,9 @@ import { AuthenticationFailed, InvalidToken, TOKEN_MESSAGES } from '../src/domai
 import { authenticateCredentials, blacklisted, orInvalid, withSerializer } from '../src/views.js'
 import { issuedBefore, isRevoked, type Claims } from '../src/domain/tokens.js'
 import type { Presenter, TokenStatus } from '../src/db/tokens.js'
-import {
-  ACCESS_EXAMPLE, BODY_CONTENT_TYPES, bodyErrorResponses, documented, EMPTY_EXAMPLES, EmptySchema,
-  NEXT_ACCESS_EXAMPLE, NEXT_REFRESH_EXAMPLE, REFRESH_EXAMPLE, ServiceUnavailableResponse,
-  TokenBlacklistBodySchema, tokenErrorResponse, TokenObtainPairBodySchema, TokenPairSchema,
-  TokenRefreshBodySchema, TokenRefreshResponseSchema, TokenVerifyBodySchema,
-  LOGIN_ERROR_RESPONSES, RefreshThrottledResponse
-} from '../src/schemas.js'
+import { BODY_CONTENT_TYPES, bodyErrorResponses, documented, EMPTY_EXAMPLES, EmptySchema, ServiceUnavailableResponse, tokenErrorResponse } from '../src/schemas/common.js'
+import { ACCESS_EXAMPLE, NEXT_ACCESS_EXAMPLE, NEXT_REFRESH_EXAMPLE, REFRESH_EXAMPLE } from '../src/schemas/examples.js'
+import { LOGIN_ERROR_RESPONSES, RefreshThrottledResponse, TokenBlacklistBodySchema, TokenObtainPairBodySchema, TokenPairSchema, TokenRefreshBodySchema, TokenRefreshResponseSchema, TokenVerifyBodySchema } from '../src/schemas/token.js'
 
 /** Who presented a token, for the reuse warning. */
 function presenterOf (request: FastifyRequest): Presenter {

@@ -139,4 +139,4 @@ export type { DatabaseOption } from './db/client.js'
 export { SCHEMA } from './db/schema.js'
 export { hashPassword } from './domain/passwords.js'
 /** The OpenAPI security scheme of the access tokens, for an application's @fastify/swagger `components`. */
-export { securitySchemes } from './schemas.js'
+export { securitySchemes } from './schemas/common.js'

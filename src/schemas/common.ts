@@ -1,24 +1,18 @@
-// The wire contract: every body a client sends or receives; mirrors rest_framework_simplejwt/serializers.py
+// What every part of the wire contract shares: DRF's CharField, documented answers, DRF's error
+// bodies and the headers that come with them, the content types and the security scheme.
 // Descriptions, examples and response headers are documentation only (OpenAPI at /docs/json): they
 // never change what is validated or sent.
-import { Type, type Static, type TSchema } from '@sinclair/typebox'
-import { CHAR_FIELD_PATTERN } from './domain/drf-fields.js'
+import { Type, type TSchema } from '@sinclair/typebox'
+import { CHAR_FIELD_PATTERN } from '../domain/drf-fields.js'
+import { ACCESS_EXAMPLE } from './examples.js'
 
 /** DRF CharField limits that we also enforce; longer values are refused with 400 before any work. */
-export { PASSWORD_MAX_LENGTH, USERNAME_MAX_LENGTH } from './domain/users.js'
-import { PASSWORD_MAX_LENGTH, USERNAME_MAX_LENGTH } from './domain/users.js'
+export { PASSWORD_MAX_LENGTH, USERNAME_MAX_LENGTH } from '../domain/users.js'
 
 // A DRF CharField: a string that is not blank once stripped and holds no NUL. The routes clean and
 // explain bodies in DRF's words first (src/domain/drf-fields.ts); the schema documents the same rules.
-const CharField = (description: string, options: { maxLength?: number, examples?: string[] } = {}) =>
+export const CharField = (description: string, options: { maxLength?: number, examples?: string[] } = {}) =>
   Type.String({ minLength: 1, pattern: CHAR_FIELD_PATTERN, description, ...options })
-
-// The tutorial's own tokens (README, "The tutorial, replayed"), so that the docs read like the curl session;
-// the rotated refresh token (NEXT_REFRESH_EXAMPLE) is made up, for the shape only.
-export const ACCESS_EXAMPLE = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjoxNzk1OTkxNzM3LCJpYXQiOjE3OTU5OTE0MzcsImp0aSI6ImYzNzI1MGU1OWQ1YjRjZWViZjJlODU2ZDNmN2ZiNTQ1IiwidXNlcl9pZCI6MX0.jt8J7zxyAxVwQF6sWfIzkYAvQXfJkMRTNGTgTRGVV_0'
-export const REFRESH_EXAMPLE = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIsImV4cCI6MTc5NjA3NzgzNywiaWF0IjoxNzk1OTkxNDM3LCJqdGkiOiIxMTdmMmE3YTQyYTg0NjM1OTc1NjIyNjZmYmFhYjk0MCIsInVzZXJfaWQiOjF9.BKszUc32-k5IL87RrnNMmXvwik5QNevB7dTSREst4B4'
-export const NEXT_ACCESS_EXAMPLE = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjoxNzk1OTkxNzM3LCJpYXQiOjE3OTU5OTE0MzcsImp0aSI6IjE5ZDBiMTJlMTIzZTRjMDZiOGExNGZhZTM4Y2M3NThjIiwidXNlcl9pZCI6MX0.bZAUZYKE2IWB8UHrm6I_d5SpjMFWjByQRbzCcFaXdok'
-export const NEXT_REFRESH_EXAMPLE = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIsImV4cCI6MTc5NjA3NzgzNywiaWF0IjoxNzk1OTkxNDM3LCJqdGkiOiI3YjBmOGQ0YzNhOWU0ZjJhOGMxZDVlNmY3YTBiMWMyZCIsInVzZXJfaWQiOjF9.8zv0Tq2m3VfJ6tqQ9c6pSUBcCyB9Ff3cPqVq0pWQy1A'
 
 export const TokenStringSchema = (description: string, example: string = ACCESS_EXAMPLE) => Type.String({ description, examples: [example] })
 
@@ -36,46 +30,8 @@ export function documented<T extends TSchema> (schema: T, description: string, e
   return { ...schema, description, 'x-examples': examples, ...(headers === undefined ? {} : { headers }) }
 }
 
-export const TokenObtainPairBodySchema = Type.Object({
-  username: CharField('The username; surrounding whitespace is ignored.', { maxLength: USERNAME_MAX_LENGTH, examples: ['spiderman'] }),
-  password: CharField('The password; surrounding whitespace is ignored, as in simplejwt.', { maxLength: PASSWORD_MAX_LENGTH, examples: ['underoos'] })
-}, { examples: [{ username: 'spiderman', password: 'underoos' }] })
-export type TokenObtainPairBody = Static<typeof TokenObtainPairBodySchema>
-
-export const TokenPairSchema = Type.Object({
-  refresh: TokenStringSchema('A refresh token, for POST /api/token/refresh/.', REFRESH_EXAMPLE),
-  access: TokenStringSchema('An access token, sent as `Authorization: Bearer <access>`.')
-})
-export type TokenPair = Static<typeof TokenPairSchema>
-
-export const TokenRefreshBodySchema = Type.Object({
-  refresh: CharField('A refresh token obtained from POST /api/token/.')
-}, { examples: [{ refresh: REFRESH_EXAMPLE }] })
-export type TokenRefreshBody = Static<typeof TokenRefreshBodySchema>
-
-export const TokenRefreshResponseSchema = Type.Object({
-  access: TokenStringSchema('A new access token.', NEXT_ACCESS_EXAMPLE),
-  refresh: Type.Optional(TokenStringSchema('The next refresh token; only when ROTATE_REFRESH_TOKENS is on.', NEXT_REFRESH_EXAMPLE))
-})
-export type TokenRefreshResponse = Static<typeof TokenRefreshResponseSchema>
-
-export const TokenVerifyBodySchema = Type.Object({
-  token: CharField('Any token issued by this service, access or refresh.')
-}, { examples: [{ token: ACCESS_EXAMPLE }] })
-export type TokenVerifyBody = Static<typeof TokenVerifyBodySchema>
-
-export const TokenBlacklistBodySchema = Type.Object({
-  refresh: CharField('The refresh token to blacklist.')
-}, { examples: [{ refresh: REFRESH_EXAMPLE }] })
-export type TokenBlacklistBody = Static<typeof TokenBlacklistBodySchema>
-
 export const EmptySchema = Type.Object({}, { description: 'An empty object.' })
 export const EMPTY_EXAMPLES: Record<string, Example> = { empty: { summary: 'Always an empty object', value: {} } }
-
-export const HelloSchema = Type.Object({
-  msg: Type.String({ description: 'Hello, then the user\'s first and last name.', examples: ['Hello Peter Parker'] })
-})
-export type Hello = Static<typeof HelloSchema>
 
 // Error bodies, exactly as DRF renders them.
 
@@ -111,26 +67,6 @@ export const SERVICE_UNAVAILABLE_EXAMPLES: Record<string, Example> = {
 
 /** 503: the database is away (the answer comes within seconds; the client may retry). */
 export const ServiceUnavailableResponse = documented(DetailSchema, 'The database does not answer in time; try again later.', SERVICE_UNAVAILABLE_EXAMPLES, RETRY_AFTER)
-
-/** The answers of every login view (obtain pair, obtain sliding) besides field errors: failed, throttled and queued-out logins. */
-export const LOGIN_ERROR_RESPONSES = {
-  401: documented(TokenErrorSchema, 'Unknown user, wrong password or inactive user: the same answer for all three.', {
-    noActiveAccount: { summary: 'Wrong credentials', value: { detail: 'No active account found with the given credentials' } }
-  }, WWW_AUTHENTICATE),
-  429: documented(DetailSchema, 'Too many failed logins for this username or from this client, or too many of this client\'s logins waiting for a password check (LOGIN_QUEUE_PER_CLIENT); `Retry-After` says when to try again.', {
-    throttled: { summary: 'Too many failed logins', value: { detail: 'Request was throttled. Expected available in 42 seconds.' } },
-    queued: { summary: 'Too many logins from this client at once', value: { detail: 'Request was throttled. Expected available in 1 second.' } }
-  }, RETRY_AFTER),
-  503: documented(DetailSchema, 'The database does not answer in time, or too many logins are waiting for a password check (LOGIN_QUEUE_SIZE); try again after `Retry-After` seconds.', {
-    ...SERVICE_UNAVAILABLE_EXAMPLES,
-    loginQueueFull: { summary: 'Too many logins at once', value: { detail: 'Service temporarily unavailable, try again later.' } }
-  }, RETRY_AFTER)
-}
-
-/** 429 from the refresh views: REFRESH_THROTTLE, per user. */
-export const RefreshThrottledResponse = documented(DetailSchema, 'Too many refreshes for this token\'s user in the current window (REFRESH_THROTTLE); `Retry-After` says when to try again.', {
-  throttled: { summary: 'Too many refreshes', value: { detail: 'Request was throttled. Expected available in 42 seconds.' } }
-}, RETRY_AFTER)
 
 /** 401 from an authenticated route (hello, revoke-all): simplejwt's JWTAuthentication failures. */
 export function authenticationErrorResponse (description: string) {

@@ -1,0 +1,7 @@
+// The tutorial's protected resource: its greeting.
+import { Type, type Static } from '@sinclair/typebox'
+
+export const HelloSchema = Type.Object({
+  msg: Type.String({ description: 'Hello, then the user\'s first and last name.', examples: ['Hello Peter Parker'] })
+})
+export type Hello = Static<typeof HelloSchema>
