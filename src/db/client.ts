@@ -29,16 +29,12 @@ export interface Database {
    * while it is down, nothing cached from notifications may be trusted.
    */
   listen: (channel: string, onNotify: (payload: string) => void) => Promise<Listening>
-  /** The embedded database's files as a tarball (PGlite only), to seed other databases quickly. */
-  dump?: () => Promise<Blob>
   close: () => Promise<void>
 }
 
 export interface OpenOptions {
   /** Where the embedded database keeps its files when no URL is given. */
   dataDir: string
-  /** A tarball made by `dump()` to start an in-memory database from (tests). */
-  loadDataDir?: Blob
   /** The LISTEN connection's heartbeat and retry timings (PostgreSQL; tests make them small). */
   notificationTimings?: Partial<NotificationTimings>
   /** The deadline of every database call, in milliseconds (DATABASE_TIMEOUT); 5 s when not given. */
@@ -100,7 +96,7 @@ export function migrationsFolder (): string {
 export async function openDatabase (url: string | undefined, options: OpenOptions): Promise<Database> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
   if (url !== undefined && /^postgres(?:ql)?:\/\//.test(url)) return openPostgres(url, timeoutMs, options.notificationTimings)
-  return openPglite(url === 'memory://' ? undefined : resolve(options.dataDir), options.loadDataDir, timeoutMs)
+  return openPglite(url === 'memory://' ? undefined : resolve(options.dataDir), timeoutMs)
 }
 
 /** Seconds before reconnecting after the `retries`-th failed connection in a row: 50 ms doubling, at most 1 s. */
@@ -180,13 +176,13 @@ async function migratePostgres (sql: Sql): Promise<void> {
   }
 }
 
-async function openPglite (dataDir: string | undefined, loadDataDir: Blob | undefined, timeoutMs: number): Promise<Database> {
+async function openPglite (dataDir: string | undefined, timeoutMs: number): Promise<Database> {
   const { PGlite } = await import('@electric-sql/pglite')
   let client
   let unlock = async () => {}
   try {
     if (dataDir !== undefined) unlock = await lockDirectory(dataDir)
-    client = await PGlite.create({ dataDir, loadDataDir })
+    client = await PGlite.create({ dataDir })
   } catch (err) {
     await unlock()
     if (err instanceof DatabaseError) throw err
@@ -221,7 +217,6 @@ async function pgliteDatabase (client: PGlite, timeoutMs: number): Promise<Datab
     async listen (channel, onNotify) {
       return { subscription, unlisten: await client.listen(channel, onNotify) }
     },
-    dump: () => client.dumpDataDir('none'),
     close: async () => {}
   }
 }

@@ -1,5 +1,5 @@
 // simplejwt's token_blacklist: outstanding and blacklisted tokens, revoked families, the per-user cut-off.
-import { and, eq, gt, inArray, isNull, lt, sql, TransactionRollbackError, type SQL } from 'drizzle-orm'
+import { and, eq, gt, inArray, lt, sql, TransactionRollbackError, type SQL } from 'drizzle-orm'
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core'
 import {
   blacklistedTokens, outstandingTokens, revokedTokenFamilies, users,
@@ -199,14 +199,6 @@ export function createBlacklistRepository (db: Db, userChanged: (id: number) => 
       result.present = live.length - result.imported
       if (!dryRun) cache?.clear()
       return result
-    },
-
-    /** Outstanding tokens of a user that are not blacklisted (for tests and administration). */
-    async activeFor (userId: number): Promise<string[]> {
-      const rows = await db.select({ jti: outstandingTokens.jti }).from(outstandingTokens)
-        .leftJoin(blacklistedTokens, eq(blacklistedTokens.jti, outstandingTokens.jti))
-        .where(and(eq(outstandingTokens.userId, userId), isNull(blacklistedTokens.id)))
-      return rows.map(r => r.jti)
     }
   }
   return repository

@@ -22,12 +22,12 @@ let running = 0
 let done = 0
 const waiting: Array<() => void> = []
 
-/** Hashes running and waiting now (for tests and diagnostics). */
+/** The hashing queue's gauges: hashes running and waiting now (its length, for operators' metrics and the flood tests). */
 export function hashLoad (): { running: number, waiting: number } {
   return { running, waiting: waiting.length }
 }
 
-/** Hashes (and checks) finished since the process started: tests count those ahead of a login. */
+/** The hashing queue's counter: hashes (and checks) finished since the process started. */
 export function hashesDone (): number {
   return done
 }

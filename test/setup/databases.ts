@@ -4,7 +4,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { sql } from 'drizzle-orm'
-import { migrationsFolder, openDatabase, type Database } from '../../src/db/client.js'
+import { PGlite } from '@electric-sql/pglite'
+import { migrationsFolder, openDatabase, resolveDatabase, type Database } from '../../src/db/client.js'
 
 /** The real PostgreSQL to test against, when set (CI sets it); otherwise PGlite. */
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL === '' ? undefined : process.env.TEST_DATABASE_URL
@@ -37,10 +38,12 @@ export function withDatabaseName (url: string, name: string): string {
 export async function prepareTemplates (): Promise<void> {
   const snapshot = snapshotPath()
   if (!existsSync(snapshot)) {
-    const database = await openDatabase('memory://', { dataDir: '' })
-    await database.migrate()
-    const blob = await (database.dump as () => Promise<Blob>)()
-    await database.close()
+    // Made with PGlite itself and handed over as an application's handle would be: the service has
+    // no test-only way in.
+    const client = await PGlite.create()
+    await (await resolveDatabase(client, undefined, { dataDir: '' })).migrate()
+    const blob = await client.dumpDataDir('none')
+    await client.close()
     await mkdir(join(snapshot, '..'), { recursive: true })
     await writeFile(`${snapshot}.${process.pid}`, Buffer.from(await blob.arrayBuffer()))
     await rename(`${snapshot}.${process.pid}`, snapshot)
@@ -97,10 +100,11 @@ let counter = 0
 /** A fresh, migrated database of its own, dropped when `teardown` runs. */
 export async function freshDatabase (teardown: (fn: () => Promise<void>) => void): Promise<Database & { url?: string }> {
   if (TEST_DATABASE_URL === undefined) {
-    const loadDataDir = new Blob([await readFile(snapshotPath())])
-    const database = await openDatabase('memory://', { dataDir: '', loadDataDir })
-    teardown(() => database.close())
-    return database
+    const client = await PGlite.create({ loadDataDir: new Blob([await readFile(snapshotPath())]) })
+    let closed: Promise<void> | undefined
+    const close = () => (closed ??= client.close())
+    teardown(close)
+    return { ...await resolveDatabase(client, undefined, { dataDir: '' }), close }
   }
   const name = `fsj_test_${process.pid}_${counter++}`
   const admin = await openDatabase(TEST_DATABASE_URL, { dataDir: '' })
