@@ -5,15 +5,10 @@ import { Redis } from 'ioredis'
 import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible'
 import { Throttled } from '../domain/errors.js'
 import { redactUrl, type RateLimit } from '../domain/settings.js'
+import type { LoginAttempts } from '../domain/ports.js'
 
-export interface LoginThrottle {
-  /** Throws Throttled (429) when the username or the IP has failed too often recently. */
-  check: (username: string, ip: string) => Promise<void>
-  /** Counts one failed login against the username and the IP. */
-  failed: (username: string, ip: string) => Promise<void>
-  /** A successful login clears the username's failures. */
-  succeeded: (username: string) => Promise<void>
-}
+/** The failed-login counters, as the login rule needs them (src/domain/ports.ts). */
+export type LoginThrottle = LoginAttempts
 
 // Usernames may be long or odd; keys are fixed-length and reveal nothing when Redis is inspected.
 const keyOf = (value: string) => createHash('sha256').update(value).digest('base64url')

@@ -17,3 +17,13 @@ export interface TokenStore {
   /** Blacklists every unexpired outstanding token of the user and sets the user's cut-off. */
   revokeAll: (userId: number, cutoff: Date) => Promise<void>
 }
+
+/** The failed-login counters per username and per client address (src/db/login-attempts.ts). */
+export interface LoginAttempts {
+  /** Throws Throttled (429) when the username or the address has failed too often recently. */
+  check: (username: string, ip: string) => Promise<void>
+  /** Counts one failed login against the username and the address. */
+  failed: (username: string, ip: string) => Promise<void>
+  /** A successful login clears the username's failures. */
+  succeeded: (username: string) => Promise<void>
+}

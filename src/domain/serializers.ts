@@ -1,29 +1,15 @@
-// What every token view shares; mirrors rest_framework_simplejwt/views.py (TokenViewBase) and TokenObtainSerializer
-import type { FastifyBaseLogger, FastifyRequest, RouteOptions } from 'fastify'
-import { AuthenticationFailed, InvalidToken, TokenError, TOKEN_MESSAGES, ValidationError } from './domain/errors.js'
-import { cleanCharFields, type SerializerSchema } from './domain/drf-fields.js'
-import { hashPassword, needsRehash, verifyDummyPassword, verifyPassword } from './domain/passwords.js'
-import type { User } from './db/schema.js'
-import { rawBody } from '../plugins/http.js'
-import type { LoginThrottle } from './db/login-attempts.js'
-import type { LoginQueue } from './domain/login-queue.js'
-import type { UsersRepository } from './db/users.js'
+// The token views' rules that need no HTTP: simplejwt's TokenObtainSerializer.validate (the credentials
+// check) and the 401s every token view shares; mirrors rest_framework_simplejwt/serializers.py.
+import { AuthenticationFailed, InvalidToken, TokenError, TOKEN_MESSAGES } from './errors.js'
+import { hashPassword, needsRehash, verifyDummyPassword, verifyPassword, type PasswordLog } from './passwords.js'
+import type { LoginQueue } from './login-queue.js'
+import type { LoginAttempts, UserStore } from './ports.js'
+import type { UserRecord } from './users.js'
 
-/**
- * An onRoute hook giving each route with a body a preValidation hook that runs the view's
- * serializer on the body before the schema sees it, as DRF does: numbers become strings, values are
- * stripped, and every bad field is reported in DRF's words (src/domain/drf-fields.ts). Handlers then receive
- * clean, stripped strings. The route's schema is looked up once here, not on every request.
- */
-export function withSerializer (route: RouteOptions): void {
-  const schema = route.schema?.body as SerializerSchema | undefined
-  if (schema === undefined) return
-  const serializer = async function serializer (request: FastifyRequest): Promise<void> {
-    const result = cleanCharFields(rawBody(request), schema)
-    if (!result.ok) throw new ValidationError(result.errors)
-    request.body = result.data
-  }
-  route.preValidation = [serializer, ...[route.preValidation ?? []].flat()]
+/** What the credentials check needs of the users store: the lookup, and the rehash of a legacy hash. */
+export type CredentialUsers = Pick<UserStore, 'findByUsername'> & {
+  /** Replaces `current` with `next` unless the hash changed meanwhile; true when it did. */
+  rehashPassword: (id: number, current: string, next: string) => Promise<boolean>
 }
 
 /** Runs a token check; a TokenError becomes simplejwt's 401 InvalidToken, as in TokenViewBase.post. */
@@ -47,13 +33,13 @@ export const blacklisted = () => new InvalidToken(TOKEN_MESSAGES.blacklisted)
  * legacy hash.
  */
 export async function authenticateCredentials (
-  { users, loginThrottle, loginQueue }: { users: UsersRepository, loginThrottle: LoginThrottle, loginQueue: LoginQueue },
-  credentials: { username: string, password: string, ip: string, log: FastifyBaseLogger }
-): Promise<User> {
+  { users, loginThrottle, loginQueue }: { users: CredentialUsers, loginThrottle: LoginAttempts, loginQueue: LoginQueue },
+  credentials: { username: string, password: string, ip: string, log: PasswordLog & { child: (bindings: Record<string, unknown>) => PasswordLog } }
+): Promise<UserRecord> {
   const { username, password, ip, log } = credentials
   await loginThrottle.check(username, ip)
   const leave = loginQueue.enter(ip)
-  let user: User | undefined
+  let user: UserRecord | undefined
   let matches: boolean
   try {
     user = await users.findByUsername(username)
