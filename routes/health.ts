@@ -1,12 +1,9 @@
 // Liveness and readiness for orchestrators and load balancers (not in simplejwt)
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from '@sinclair/typebox'
 import { ApiError } from '../src/domain/errors.js'
 import { documented, ServiceUnavailableResponse } from '../src/schemas/common.js'
+import { OK_EXAMPLES, StatusSchema } from '../src/schemas/health.js'
 import { SERVICE_UNAVAILABLE } from '../plugins/error-handler.js'
-
-const StatusSchema = Type.Object({ status: Type.String({ description: 'Always `ok`.', examples: ['ok'] }) })
-const OK_EXAMPLES = { ok: { summary: 'Up', value: { status: 'ok' } } }
 
 const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get('/live', {

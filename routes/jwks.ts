@@ -3,31 +3,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { jwks } from '../src/domain/keys.js'
 import { documented } from '../src/schemas/common.js'
+import { EC_KEY_EXAMPLE, JwkSchema } from '../src/schemas/jwks.js'
 
 /** How long other services may cache the key set: a retired key stays listed far longer than this. */
 export const JWKS_MAX_AGE = 300
-
-const JwkSchema = Type.Object({
-  kty: Type.String({ description: 'The key type: `RSA`, `EC` or `OKP`.', examples: ['EC'] }),
-  kid: Type.String({ description: 'The key id: the `kid` header of the tokens it verifies (RFC 7638 thumbprint).' }),
-  alg: Type.String({ description: 'The one algorithm this key verifies.', examples: ['ES256'] }),
-  use: Type.Literal('sig', { description: 'Always `sig`: the key verifies signatures.' }),
-  crv: Type.Optional(Type.String({ description: 'The curve (EC, OKP).' })),
-  x: Type.Optional(Type.String({ description: 'The public point\'s x coordinate (EC, OKP), base64url.' })),
-  y: Type.Optional(Type.String({ description: 'The public point\'s y coordinate (EC), base64url.' })),
-  n: Type.Optional(Type.String({ description: 'The modulus (RSA), base64url.' })),
-  e: Type.Optional(Type.String({ description: 'The exponent (RSA), base64url.' }))
-}, { description: 'A public JSON Web Key (RFC 7517).' })
-
-const EC_KEY_EXAMPLE = {
-  kty: 'EC',
-  x: 'o5yqDzsG4J7IfXLqdIZrcV8-SSjaayqF7-lc3qszfZE',
-  y: 'Zzkn_4mt1_ef23V2yGavrF8bnrTaA2NGLo4X5QTLmX4',
-  crv: 'P-256',
-  kid: 'wscJPcOfwQCiea1qdvgG9QtKeLP_fBOct6h1AIyQ0qI',
-  alg: 'ES256',
-  use: 'sig'
-}
 
 const jwksRoutes: FastifyPluginAsyncTypebox<{ path?: string }> = async (fastify, options) => {
   // Built once: the keys only change with a restart.

@@ -1,27 +1,13 @@
 // Sliding tokens: obtain and refresh; mirrors simplejwt's TokenObtainSlidingView and TokenRefreshSlidingView
-import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { AuthenticationFailed, InvalidToken, TOKEN_MESSAGES } from '../src/domain/errors.js'
-import { CHAR_FIELD_PATTERN } from '../src/domain/drf-fields.js'
 import { authenticateCredentials, blacklisted, orInvalid } from '../src/domain/serializers.js'
 import { withSerializer } from '../plugins/serializer.js'
 import { issuedBefore, isRevoked, REFRESH_EXP_CLAIM, type Claims } from '../src/domain/tokens.js'
 import { BODY_CONTENT_TYPES, bodyErrorResponses, documented, EMPTY_EXAMPLES, EmptySchema, ServiceUnavailableResponse, tokenErrorResponse, TokenErrorSchema, WWW_AUTHENTICATE } from '../src/schemas/common.js'
 import { LOGIN_ERROR_RESPONSES, RefreshThrottledResponse, TokenObtainPairBodySchema } from '../src/schemas/token.js'
-
-/** A sliding token for spiderman (user 1), as POST /api/token/sliding/ answers. */
-export const SLIDING_EXAMPLE = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoic2xpZGluZyIsImV4cCI6MTc5NTk5MTczNywiaWF0IjoxNzk1OTkxNDM3LCJqdGkiOiI1YzFmMGU4YTJiN2Q0YzkzYTZlMWY0YjhkMmM3YTllMCIsInJlZnJlc2hfZXhwIjoxNzk2MDc3ODM3LCJ1c2VyX2lkIjoxfQ.U3stEmmCz78pngeUAZE5EbUIApH7w-A-Ne3w2_GGS8M'
-/** The same token refreshed five minutes later: same jti and refresh_exp, new exp and iat. */
-export const NEXT_SLIDING_EXAMPLE = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoic2xpZGluZyIsImV4cCI6MTc5NTk5MjAzNywiaWF0IjoxNzk1OTkxNzM3LCJqdGkiOiI1YzFmMGU4YTJiN2Q0YzkzYTZlMWY0YjhkMmM3YTllMCIsInJlZnJlc2hfZXhwIjoxNzk2MDc3ODM3LCJ1c2VyX2lkIjoxfQ.T1Kdn-JDvUXif2splUrkGphWjulzUw6J151Ng_EWArg'
-
-export const SlidingTokenSchema = Type.Object({
-  token: Type.String({ description: 'A sliding token: sent as `Authorization: Bearer <token>` when AUTH_TOKEN_CLASSES includes `sliding`, and refreshed at POST /api/token/sliding/refresh/ until its `refresh_exp`.', examples: [SLIDING_EXAMPLE] })
-})
-
-export const SlidingTokenBodySchema = Type.Object({
-  // A DRF CharField, as in src/schemas/common.ts.
-  token: Type.String({ minLength: 1, pattern: CHAR_FIELD_PATTERN, description: 'A sliding token obtained from POST /api/token/sliding/.' })
-}, { examples: [{ token: SLIDING_EXAMPLE }] })
+import { SlidingTokenBodySchema, SlidingTokenSchema } from '../src/schemas/sliding.js'
+import { NEXT_SLIDING_EXAMPLE, SLIDING_EXAMPLE } from '../src/schemas/examples.js'
 
 const slidingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const { tokens, users, userCache, blacklist, refreshThrottle, config } = fastify.simplejwt
