@@ -3,15 +3,8 @@ import { and, eq, inArray, or, sql, TransactionRollbackError } from 'drizzle-orm
 import { SCHEMA, users, type NewUser, type User } from './schema.js'
 import type { Db } from './client.js'
 import { MAX_USER_ID } from '../domain/users.js'
+import { DuplicateUsername } from '../domain/errors.js'
 import { ImportConflict, type DjangoUser, type OnConflict } from '../domain/dumpdata.js'
-
-/** Thrown when a username is taken. */
-export class DuplicateUsername extends Error {
-  constructor (readonly username: string) {
-    super(`a user named ${JSON.stringify(username)} already exists`)
-    this.name = 'DuplicateUsername'
-  }
-}
 
 /**
  * The users table, and nothing else reads or writes it (Django's auth_user). `changed` hears of

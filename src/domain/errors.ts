@@ -82,3 +82,11 @@ export const TOKEN_MESSAGES = {
   blacklisted: 'Token is blacklisted',
   noUser: 'Token contained no recognizable user identification'
 } as const
+
+/** Thrown when a username is taken. */
+export class DuplicateUsername extends Error {
+  constructor (readonly username: string) {
+    super(`a user named ${JSON.stringify(username)} already exists`)
+    this.name = 'DuplicateUsername'
+  }
+}

@@ -6,7 +6,7 @@ import type { NewUserRecord, UserChanges, UserRecord } from './users.js'
 export interface UserStore {
   findById: (id: number) => Promise<UserRecord | undefined>
   findByUsername: (username: string) => Promise<UserRecord | undefined>
-  /** Throws when the username is taken (DuplicateUsername). */
+  /** Throws DuplicateUsername (domain/errors.ts) when the username is taken. */
   create: (user: NewUserRecord) => Promise<UserRecord>
   /** Undefined when there is no such user. */
   updateById: (id: number, changes: UserChanges) => Promise<UserRecord | undefined>

@@ -1,5 +1,6 @@
 // In-memory stores for the domain tests: the rules run without an app or a database, as
 // @fastify/session's tests run on a fake store.
+import { DuplicateUsername } from '../../src/domain/errors.js'
 import type { TokenStore, UserStore } from '../../src/domain/ports.js'
 import type { NewUserRecord, UserRecord } from '../../src/domain/users.js'
 
@@ -18,7 +19,7 @@ export class FakeUserStore implements UserStore {
   }
 
   async create (user: NewUserRecord): Promise<UserRecord> {
-    if (await this.findByUsername(user.username) !== undefined) throw new Error(`a user named ${JSON.stringify(user.username)} already exists`)
+    if (await this.findByUsername(user.username) !== undefined) throw new DuplicateUsername(user.username)
     const row: UserRecord = {
       id: user.id ?? this.nextId,
       firstName: '',
