@@ -2,6 +2,7 @@
 // schema sees it; mirrors rest_framework_simplejwt/views.py (TokenViewBase) and DRF's Serializer.
 import type { FastifyRequest, RouteOptions } from 'fastify'
 import { ValidationError } from '../src/domain/errors.js'
+import type { Caller } from '../src/domain/serializers.js'
 import { cleanCharFields, type SerializerSchema } from '../src/domain/drf-fields.js'
 import { rawBody } from './http.js'
 
@@ -20,4 +21,9 @@ export function withSerializer (route: RouteOptions): void {
     request.body = result.data
   }
   route.preValidation = [serializer, ...[route.preValidation ?? []].flat()]
+}
+
+/** Who is asking, as the token rules need it: the client's address and agent, and the request's log. */
+export function callerOf (request: FastifyRequest): Caller {
+  return { ip: request.ip, userAgent: request.headers['user-agent'], log: request.log }
 }

@@ -4,6 +4,7 @@ import type { Config } from '../src/domain/settings.js'
 import type { Database, Db } from '../src/db/client.js'
 import type { KeySet } from '../src/domain/keys.js'
 import type { Accounts } from '../src/domain/accounts.js'
+import type { TokenSerializers } from '../src/domain/serializers.js'
 import type { TokenService } from '../src/domain/tokens.js'
 import type { UsersRepository } from '../src/db/users.js'
 import type { UserCache } from './user-cache.js'
@@ -39,6 +40,8 @@ export interface SimpleJwt {
   blacklist: BlacklistRepository
   /** Creating users, setting passwords, (de)activating: one rule for the admin API and the CLI. */
   accounts: Accounts
+  /** The token views' rules: obtain, refresh (rotation, reuse), verify, blacklist, and the sliding three. */
+  serializers: TokenSerializers
   /** Counts failed logins per username and per client IP (spec D10). */
   loginThrottle: LoginThrottle
   /** Bounds the password checks running or waiting, per client address and in all (src/domain/login-queue.ts). */

@@ -1,38 +1,14 @@
 // Sliding tokens: obtain and refresh; mirrors simplejwt's TokenObtainSlidingView and TokenRefreshSlidingView
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { AuthenticationFailed, InvalidToken, TOKEN_MESSAGES } from '../src/domain/errors.js'
-import { authenticateCredentials, blacklisted, orInvalid } from '../src/domain/serializers.js'
-import { withSerializer } from '../plugins/serializer.js'
-import { issuedBefore, isRevoked, REFRESH_EXP_CLAIM, type Claims } from '../src/domain/tokens.js'
+import { callerOf, withSerializer } from '../plugins/serializer.js'
 import { BODY_CONTENT_TYPES, bodyErrorResponses, documented, EMPTY_EXAMPLES, EmptySchema, ServiceUnavailableResponse, tokenErrorResponse, TokenErrorSchema, WWW_AUTHENTICATE } from '../src/schemas/common.js'
 import { LOGIN_ERROR_RESPONSES, RefreshThrottledResponse, TokenObtainPairBodySchema } from '../src/schemas/token.js'
 import { SlidingTokenBodySchema, SlidingTokenSchema } from '../src/schemas/sliding.js'
 import { NEXT_SLIDING_EXAMPLE, SLIDING_EXAMPLE } from '../src/schemas/examples.js'
 
 const slidingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  const { tokens, users, userCache, blacklist, refreshThrottle, config } = fastify.simplejwt
-  const jtiOf = (claims: Claims) => claims[config.JTI_CLAIM] as string
-  // A sliding token keeps its jti through every refresh, so its blacklist row must outlive the
-  // last token that refresh can mint: refresh_exp plus one lifetime.
-  const lastExpiry = (claims: Claims) => new Date(((claims[REFRESH_EXP_CLAIM] as number) + config.SLIDING_TOKEN_LIFETIME) * 1000)
+  const { serializers } = fastify.simplejwt
   fastify.addHook('onRoute', withSerializer)
-
-  /**
-   * The checks sliding refresh makes beyond the token itself: REFRESH_THROTTLE (counted per user
-   * before any lookup), blacklist, revoked family, user cut-off.
-   */
-  async function checkUsable (raw: string, claims: Claims): Promise<number> {
-    const userId = tokens.userId(raw, claims)
-    if (userId === undefined) throw new InvalidToken(TOKEN_MESSAGES.noUser)
-    await refreshThrottle.hit(userId)
-    const [status, user] = await Promise.all([blacklist.status(jtiOf(claims)), userCache.get(userId)])
-    if (isRevoked(status)) throw blacklisted()
-    if (user === undefined || !user.isActive) {
-      throw new AuthenticationFailed('No active account found for the given token.', 'no_active_account')
-    }
-    if (issuedBefore(claims, user.tokensValidAfter)) throw blacklisted()
-    return userId
-  }
 
   fastify.post('/', {
     prefixTrailingSlash: 'slash',
@@ -52,16 +28,7 @@ const slidingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         ...LOGIN_ERROR_RESPONSES
       }
     }
-  }, async (request) => {
-    const { username, password } = request.body
-    const user = await authenticateCredentials(fastify.simplejwt, { username, password, ip: request.ip, log: request.log })
-    const { token, claims } = tokens.obtainSliding(user.id, user)
-    // SlidingToken.for_user records an OutstandingToken, as RefreshToken does; it starts its own family.
-    const jti = jtiOf(claims)
-    await blacklist.outstand({ jti, userId: user.id, family: jti, createdAt: new Date(fastify.simplejwt.now()), expiresAt: lastExpiry(claims) })
-    if (config.UPDATE_LAST_LOGIN) await users.touchLastLogin(user.id, new Date(fastify.simplejwt.now()))
-    return { token }
-  })
+  }, async (request) => serializers.obtainSliding(request.body, callerOf(request)))
 
   fastify.post('/refresh/', {
     schema: {
@@ -88,12 +55,7 @@ const slidingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         503: ServiceUnavailableResponse
       }
     }
-  }, async (request) => {
-    const raw = request.body.token
-    const claims = orInvalid(() => tokens.validate(raw, 'sliding'))
-    await checkUsable(raw, claims)
-    return { token: orInvalid(() => tokens.refreshSliding(claims)).token }
-  })
+  }, async (request) => serializers.refreshSliding(request.body.token, callerOf(request)))
 
   fastify.post('/blacklist/', {
     schema: {
@@ -112,13 +74,7 @@ const slidingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     }
   }, async (request) => {
-    const raw = request.body.token
-    const claims = orInvalid(() => tokens.validate(raw, 'sliding'))
-    const status = await blacklist.status(jtiOf(claims))
-    if (isRevoked(status)) throw blacklisted()
-    const expiresAt = typeof claims[REFRESH_EXP_CLAIM] === 'number' ? lastExpiry(claims) : new Date((claims.exp as number) * 1000)
-    const presenter = { ip: request.ip, userAgent: request.headers['user-agent'] }
-    if (!await blacklist.add(jtiOf(claims), 'logout', expiresAt, new Date(fastify.simplejwt.now()), presenter)) throw blacklisted()
+    await serializers.blacklistSliding(request.body.token, callerOf(request))
     return {}
   })
 }

@@ -9,6 +9,7 @@ import type { DatabaseOption } from './db/client.js'
 import type { TokenClaimsHook } from './domain/tokens.js'
 import { createService, type SimpleJwt } from '../plugins/service.js'
 import { createAccounts } from './domain/accounts.js'
+import { createTokenSerializers } from './domain/serializers.js'
 import type { AuthenticatedUser } from '../plugins/jwt.js'
 import errorHandler, { sendServiceError } from '../plugins/error-handler.js'
 import http from '../plugins/http.js'
@@ -116,6 +117,7 @@ async function simplejwt (fastify: FastifyInstance, options: SimpleJwtOptions) {
     await scope.register(throttle)
     const { users: userStore, blacklist: tokenStore } = fastify.simplejwt
     fastify.simplejwt.accounts = createAccounts({ users: userStore, tokens: tokenStore, now: fastify.simplejwt.now })
+    fastify.simplejwt.serializers = createTokenSerializers(fastify.simplejwt)
     await scope.register(authenticate)
 
     await scope.register(tokenRoutes, { prefix: '/token' })

@@ -1,6 +1,7 @@
 // Drizzle tables; users mirrors Django's auth_user so that Django users can be migrated as they are.
 // Workflow: edit this file, then `npm run db:generate` writes a migration into drizzle/.
 import { bigint, boolean, index, integer, pgSchema, text, timestamp, varchar } from 'drizzle-orm/pg-core'
+import type { BlacklistReason } from '../domain/ports.js'
 
 /**
  * Every table lives in a PostgreSQL schema of its own, so that the service can share an application's
@@ -75,6 +76,6 @@ export const revokedTokenFamilies = simplejwtSchema.table('revoked_token_familie
 }, (table) => [index('revoked_token_families_expires_at_idx').on(table.expiresAt)])
 
 /** Why a token is blacklisted; `django` for a token blacklisted by the Django deployment (import-django-blacklist). */
-export type BlacklistReason = 'rotated' | 'logout' | 'reuse' | 'revoke_all' | 'django'
+export type { BlacklistReason } from '../domain/ports.js'
 export type OutstandingToken = typeof outstandingTokens.$inferSelect
 export type BlacklistedToken = typeof blacklistedTokens.$inferSelect

@@ -1,35 +1,12 @@
 // simplejwt's token_blacklist: outstanding and blacklisted tokens, revoked families, the per-user cut-off.
 import { and, eq, gt, inArray, lt, sql, TransactionRollbackError, type SQL } from 'drizzle-orm'
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core'
-import {
-  blacklistedTokens, outstandingTokens, revokedTokenFamilies, users,
-  type BlacklistReason, type BlacklistedToken
-} from './schema.js'
+import { blacklistedTokens, outstandingTokens, revokedTokenFamilies, users, type BlacklistReason } from './schema.js'
 import type { Db } from './client.js'
 import { createCache, type Cache, type CacheOptions } from '../domain/cache.js'
+import type { Presenter, RefreshRecord, TokenStatus } from '../domain/ports.js'
 
-/** Who presented a token: named in the reuse warning, never the token itself. */
-export interface Presenter { ip?: string, userAgent?: string }
-
-/** A refresh token as the repository records it. */
-export interface RefreshRecord {
-  jti: string
-  userId: number
-  family: string
-  parentJti?: string
-  createdAt: Date
-  expiresAt: Date
-}
-
-/** What the database knows about one refresh token. */
-export interface TokenStatus {
-  /** The blacklist row, when the token is blacklisted. */
-  blacklisted?: BlacklistedToken
-  /** The token's family, when it was recorded as outstanding. */
-  family?: string
-  /** True when the token's family was revoked after a reuse. */
-  familyRevoked: boolean
-}
+export type { Presenter, RefreshRecord, TokenStatus } from '../domain/ports.js'
 
 const clip = (value: string | undefined, length: number) => value?.slice(0, length)
 

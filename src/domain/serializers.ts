@@ -1,10 +1,14 @@
-// The token views' rules that need no HTTP: simplejwt's TokenObtainSerializer.validate (the credentials
-// check) and the 401s every token view shares; mirrors rest_framework_simplejwt/serializers.py.
+// The token views' rules, without HTTP: what each of simplejwt's serializers validates and returns
+// (obtain pair, refresh with rotation and reuse detection, verify, blacklist; the sliding three), over
+// the stores of domain/ports.ts; mirrors rest_framework_simplejwt/serializers.py. A route is its wire
+// schema and one call to one of these.
 import { AuthenticationFailed, InvalidToken, TokenError, TOKEN_MESSAGES } from './errors.js'
 import { hashPassword, needsRehash, verifyDummyPassword, verifyPassword, type PasswordLog } from './passwords.js'
 import type { LoginQueue } from './login-queue.js'
-import type { LoginAttempts, UserStore } from './ports.js'
+import type { LoginAttempts, Presenter, RefreshAttempts, TokenStatus, TokenStore, TokenUsers, UserStore } from './ports.js'
 import type { UserRecord } from './users.js'
+import type { Config } from './settings.js'
+import { issuedBefore, isRevoked, REFRESH_EXP_CLAIM, type Claims, type TokenService } from './tokens.js'
 
 /** What the credentials check needs of the users store: the lookup, and the rehash of a legacy hash. */
 export type CredentialUsers = Pick<UserStore, 'findByUsername'> & {
@@ -25,6 +29,15 @@ export function orInvalid<T> (check: () => T): T {
 /** simplejwt's 401 for a blacklisted (or revoked) token. */
 export const blacklisted = () => new InvalidToken(TOKEN_MESSAGES.blacklisted)
 
+/** The request's log, as the rules write to it. */
+export type RequestLog = PasswordLog & { child: (bindings: Record<string, unknown>) => PasswordLog }
+
+/** Who is asking: the client's address and agent (for the throttle and the reuse warning), and the request's log. */
+export interface Caller extends Presenter {
+  ip: string
+  log: RequestLog
+}
+
 /**
  * TokenObtainSerializer.validate: the active user these credentials name, or simplejwt's 401.
  * Throttled first (spec D10: no hash is even tried then), then a place in the login queue (429 or
@@ -34,7 +47,7 @@ export const blacklisted = () => new InvalidToken(TOKEN_MESSAGES.blacklisted)
  */
 export async function authenticateCredentials (
   { users, loginThrottle, loginQueue }: { users: CredentialUsers, loginThrottle: LoginAttempts, loginQueue: LoginQueue },
-  credentials: { username: string, password: string, ip: string, log: PasswordLog & { child: (bindings: Record<string, unknown>) => PasswordLog } }
+  credentials: { username: string, password: string, ip: string, log: RequestLog }
 ): Promise<UserRecord> {
   const { username, password, ip, log } = credentials
   await loginThrottle.check(username, ip)
@@ -62,3 +75,183 @@ export async function authenticateCredentials (
   await loginThrottle.succeeded(username)
   return user
 }
+
+/** The settings the token rules read. */
+export type SerializerSettings = Pick<Config,
+  'JTI_CLAIM' | 'TOKEN_TYPE_CLAIM' | 'UPDATE_LAST_LOGIN' | 'ROTATE_REFRESH_TOKENS' | 'BLACKLIST_AFTER_ROTATION' |
+  'REFRESH_REUSE_DETECTION' | 'REFRESH_REUSE_INTERVAL' | 'REFRESH_TOKEN_LIFETIME' | 'SLIDING_TOKEN_LIFETIME'>
+
+/** Everything the token rules use: the backend, the stores, the counters, the settings and the clock. */
+export interface SerializerDeps {
+  config: SerializerSettings
+  /** Milliseconds since the epoch. */
+  now: () => number
+  tokens: TokenService
+  users: CredentialUsers & { touchLastLogin: (id: number, at: Date) => Promise<void> }
+  /** The users token checks load (the user cache in the service). */
+  userCache: TokenUsers
+  blacklist: TokenStore
+  loginThrottle: LoginAttempts
+  loginQueue: LoginQueue
+  refreshThrottle: RefreshAttempts
+}
+
+const noActiveAccount = () => new AuthenticationFailed('No active account found for the given token.', 'no_active_account')
+
+/**
+ * The token serializers of simplejwt, one function each, with what we add: token families and
+ * theft-safe rotation, reuse detection, the per-user cut-off (log out everywhere), REFRESH_THROTTLE.
+ * Each throws the domain errors (domain/errors.ts) that the error handler turns into DRF bodies.
+ */
+export function createTokenSerializers (deps: SerializerDeps) {
+  const { config, now, tokens, users, userCache, blacklist, refreshThrottle } = deps
+  const jtiOf = (claims: Claims) => claims[config.JTI_CLAIM] as string
+  const expiresAt = (claims: Claims) => new Date((claims.exp as number) * 1000)
+  // A sliding token keeps its jti through every refresh, so its rows must outlive the last token a
+  // refresh can mint: refresh_exp plus one lifetime.
+  const lastSlidingExpiry = (claims: Claims) => typeof claims[REFRESH_EXP_CLAIM] === 'number'
+    ? new Date(((claims[REFRESH_EXP_CLAIM]) + config.SLIDING_TOKEN_LIFETIME) * 1000)
+    : expiresAt(claims)
+
+  /** A login starts a family: its first token's jti names it, and every rotation inherits it. */
+  async function startFamily (claims: Claims, userId: number, until: Date): Promise<void> {
+    const jti = jtiOf(claims)
+    await blacklist.outstand({ jti, userId, family: jti, createdAt: new Date(now()), expiresAt: until })
+  }
+
+  /**
+   * A rotated-away refresh token came back: either a thief or the rightful client is replaying it, and
+   * we cannot tell which, so the whole family goes. Within REFRESH_REUSE_INTERVAL of the rotation, a
+   * replay is taken for a client's own retry and only refused.
+   */
+  async function onReuse (status: TokenStatus, userId: number | undefined, caller: Caller): Promise<void> {
+    const row = status.blacklisted
+    if (!config.REFRESH_REUSE_DETECTION || row === undefined || row.reason !== 'rotated') return
+    const at = now()
+    if (at - row.blacklistedAt.getTime() < config.REFRESH_REUSE_INTERVAL * 1000) return
+    const family = status.family ?? row.jti
+    const revoked = await blacklist.revokeFamily(family, userId, new Date(at), new Date(at + config.REFRESH_TOKEN_LIFETIME * 1000))
+    if (revoked) {
+      caller.log.warn({
+        event: 'refresh_token_reuse',
+        userId,
+        family,
+        rotatedBy: { ip: row.ip, userAgent: row.userAgent },
+        replayedBy: { ip: caller.ip, userAgent: caller.userAgent }
+      }, 'a rotated-away refresh token was presented again: its whole family is revoked')
+    }
+  }
+
+  /** simplejwt's BlacklistMixin.check_blacklist, plus revoked families and reuse detection. */
+  async function checkBlacklist (status: TokenStatus, userId: number | undefined, caller: Caller): Promise<void> {
+    if (!isRevoked(status)) return
+    // A blacklisted token presented again may be a stolen one that was rotated away: its family goes.
+    if (status.blacklisted !== undefined) await onReuse(status, userId, caller)
+    throw blacklisted()
+  }
+
+  /**
+   * What a refresh checks beyond the token itself: REFRESH_THROTTLE (counted per user before any
+   * lookup, whatever the outcome), the blacklist and the family, the user (active, spec D2) and the
+   * user's cut-off. Returns the user id and the token's status.
+   */
+  async function checkRefreshable (raw: string, claims: Claims, caller: Caller): Promise<{ userId: number, status: TokenStatus }> {
+    const userId = tokens.userId(raw, claims)
+    if (userId === undefined) throw new InvalidToken(TOKEN_MESSAGES.noUser)
+    await refreshThrottle.hit(userId)
+    const [status, user] = await Promise.all([blacklist.status(jtiOf(claims)), userCache.get(userId)])
+    await checkBlacklist(status, userId, caller)
+    if (user === undefined || !user.isActive) throw noActiveAccount()
+    if (issuedBefore(claims, user.tokensValidAfter)) throw blacklisted()
+    return { userId, status }
+  }
+
+  return {
+    /** TokenObtainPairSerializer: a refresh and an access token for the credentials' user. */
+    async obtainPair (credentials: { username: string, password: string }, caller: Caller): Promise<{ refresh: string, access: string }> {
+      const user = await authenticateCredentials(deps, { ...credentials, ip: caller.ip, log: caller.log })
+      const { refresh, access, refreshClaims } = tokens.obtainPair(user.id, user)
+      await startFamily(refreshClaims, user.id, expiresAt(refreshClaims))
+      if (config.UPDATE_LAST_LOGIN) await users.touchLastLogin(user.id, new Date(now()))
+      return { refresh, access }
+    },
+
+    /**
+     * TokenRefreshSerializer: a new access token; under ROTATE_REFRESH_TOKENS the next refresh token
+     * too, and under BLACKLIST_AFTER_ROTATION the presented one blacklisted in the same step. Of
+     * concurrent refreshes of one token only one rotates (spec D8); the others are replays.
+     */
+    async refresh (raw: string, caller: Caller): Promise<{ access: string, refresh?: string }> {
+      const claims = orInvalid(() => tokens.validate(raw, 'refresh'))
+      const { userId, status } = await checkRefreshable(raw, claims, caller)
+      const access = tokens.accessFrom(claims)
+      if (!config.ROTATE_REFRESH_TOKENS) return { access }
+
+      const jti = jtiOf(claims)
+      const next = tokens.rotate(claims)
+      const record = { jti: next.jti, userId, family: status.family ?? jti, parentJti: jti, createdAt: new Date(now()), expiresAt: new Date(next.exp * 1000) }
+      if (!config.BLACKLIST_AFTER_ROTATION) {
+        await blacklist.outstand(record)
+      } else if (!await blacklist.rotate({ jti, expiresAt: expiresAt(claims) }, record, caller)) {
+        // Another request rotated this token first: it is a replay like any other.
+        await checkBlacklist(await blacklist.freshStatus(jti), userId, caller)
+        throw blacklisted()
+      }
+      return { access, refresh: next.token }
+    },
+
+    /**
+     * TokenVerifySerializer: any valid token passes, unless it is blacklisted (spec D1: whatever the
+     * settings) or from before its user's cut-off.
+     */
+    async verify (raw: string): Promise<void> {
+      const claims = orInvalid(() => tokens.validate(raw))
+      const userId = tokens.userId(raw, claims)
+      // Only refresh and sliding tokens are ever blacklisted: an access token needs no lookup.
+      const blacklistable = claims[config.TOKEN_TYPE_CLAIM] !== 'access'
+      const [status, user] = await Promise.all([
+        blacklistable ? blacklist.status(jtiOf(claims)) : undefined,
+        userId === undefined ? undefined : userCache.get(userId)
+      ])
+      if (status !== undefined && isRevoked(status)) throw blacklisted()
+      if (user !== undefined && issuedBefore(claims, user.tokensValidAfter)) throw blacklisted()
+    },
+
+    /**
+     * TokenBlacklistSerializer (log out): blacklists a refresh token, recorded as outstanding or not
+     * (minted before the table, or by Django). A rotated-away one presented here revokes its family.
+     */
+    async blacklist (raw: string, caller: Caller): Promise<void> {
+      const claims = orInvalid(() => tokens.validate(raw, 'refresh'))
+      const jti = jtiOf(claims)
+      await checkBlacklist(await blacklist.status(jti), tokens.userId(raw, claims), caller)
+      if (!await blacklist.add(jti, 'logout', expiresAt(claims), new Date(now()), caller)) throw blacklisted()
+    },
+
+    /** TokenObtainSlidingSerializer: a sliding token, recorded as outstanding; it starts its own family. */
+    async obtainSliding (credentials: { username: string, password: string }, caller: Caller): Promise<{ token: string }> {
+      const user = await authenticateCredentials(deps, { ...credentials, ip: caller.ip, log: caller.log })
+      const { token, claims } = tokens.obtainSliding(user.id, user)
+      await startFamily(claims, user.id, lastSlidingExpiry(claims))
+      if (config.UPDATE_LAST_LOGIN) await users.touchLastLogin(user.id, new Date(now()))
+      return { token }
+    },
+
+    /** TokenRefreshSlidingSerializer: the same token with a renewed exp, until its refresh_exp. */
+    async refreshSliding (raw: string, caller: Caller): Promise<{ token: string }> {
+      const claims = orInvalid(() => tokens.validate(raw, 'sliding'))
+      await checkRefreshable(raw, claims, caller)
+      return { token: orInvalid(() => tokens.refreshSliding(claims)).token }
+    },
+
+    /** Not in simplejwt: log out of a sliding token, by its jti (it and every refresh of it). */
+    async blacklistSliding (raw: string, caller: Caller): Promise<void> {
+      const claims = orInvalid(() => tokens.validate(raw, 'sliding'))
+      const jti = jtiOf(claims)
+      if (isRevoked(await blacklist.status(jti))) throw blacklisted()
+      if (!await blacklist.add(jti, 'logout', lastSlidingExpiry(claims), new Date(now()), caller)) throw blacklisted()
+    }
+  }
+}
+
+export type TokenSerializers = ReturnType<typeof createTokenSerializers>

@@ -1,7 +1,7 @@
 // In-memory stores for the domain tests: the rules run without an app or a database, as
 // @fastify/session's tests run on a fake store.
 import { DuplicateUsername } from '../../src/domain/errors.js'
-import type { TokenStore, UserStore } from '../../src/domain/ports.js'
+import type { BlacklistEntry, BlacklistReason, Presenter, RefreshRecord, TokenStatus, TokenStore, UserStore } from '../../src/domain/ports.js'
 import type { NewUserRecord, UserRecord } from '../../src/domain/users.js'
 
 export class FakeUserStore implements UserStore {
@@ -46,13 +46,59 @@ export class FakeUserStore implements UserStore {
   }
 }
 
-/** Records every revocation, and sets the user's cut-off as the real store does. */
+/**
+ * simplejwt's token_blacklist in memory: outstanding tokens, blacklist rows and revoked families, with
+ * the store's promises (one rotation per token, one revocation per family). Records every revoke-all.
+ */
 export class FakeTokenStore implements TokenStore {
   readonly revocations: Array<{ userId: number, cutoff: Date }> = []
+  readonly outstanding = new Map<string, RefreshRecord>()
+  readonly blacklisted = new Map<string, BlacklistEntry & { expiresAt: Date }>()
+  readonly revokedFamilies = new Set<string>()
   constructor (private readonly users?: FakeUserStore) {}
 
   async revokeAll (userId: number, cutoff: Date): Promise<void> {
     this.revocations.push({ userId, cutoff })
     await this.users?.updateById(userId, { tokensValidAfter: cutoff })
+    for (const token of this.outstanding.values()) {
+      if (token.userId === userId && token.expiresAt > cutoff) this.blacklist(token.jti, 'revoke_all', token.expiresAt, cutoff)
+    }
+  }
+
+  async outstand (token: RefreshRecord): Promise<void> {
+    if (!this.outstanding.has(token.jti)) this.outstanding.set(token.jti, { ...token })
+  }
+
+  async status (jti: string): Promise<TokenStatus> {
+    const blacklisted = this.blacklisted.get(jti)
+    const family = this.outstanding.get(jti)?.family
+    return { blacklisted: blacklisted && { ...blacklisted }, family, familyRevoked: family !== undefined && this.revokedFamilies.has(family) }
+  }
+
+  freshStatus (jti: string): Promise<TokenStatus> {
+    return this.status(jti)
+  }
+
+  async add (jti: string, reason: BlacklistReason, expiresAt: Date, at: Date, presenter: Presenter = {}): Promise<boolean> {
+    return this.blacklist(jti, reason, expiresAt, at, presenter)
+  }
+
+  async rotate (old: { jti: string, expiresAt: Date }, next: RefreshRecord, presenter: Presenter): Promise<boolean> {
+    if (!this.blacklist(old.jti, 'rotated', old.expiresAt, next.createdAt, presenter)) return false
+    this.outstanding.set(next.jti, { ...next })
+    return true
+  }
+
+  async revokeFamily (family: string, _userId: number | undefined, at: Date): Promise<boolean> {
+    const revoked = !this.revokedFamilies.has(family)
+    this.revokedFamilies.add(family)
+    for (const token of this.outstanding.values()) if (token.family === family) this.blacklist(token.jti, 'reuse', token.expiresAt, at)
+    return revoked
+  }
+
+  private blacklist (jti: string, reason: BlacklistReason, expiresAt: Date, at: Date, presenter: Presenter = {}): boolean {
+    if (this.blacklisted.has(jti)) return false
+    this.blacklisted.set(jti, { jti, reason, blacklistedAt: at, expiresAt, ip: presenter.ip ?? null, userAgent: presenter.userAgent ?? null })
+    return true
   }
 }
