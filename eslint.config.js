@@ -39,8 +39,10 @@ export default [
   { files: ['src/cli/**'], rules: forbid(FASTIFY, PLUGINS_ROUTES, ROOTS) },
   // The CLI's entry point reaches the stores through src/cli and src/db, never through plugins/.
   { files: ['src/cli.ts'], rules: forbid(PLUGINS_ROUTES) },
-  // plugins/: Fastify glue — never a route or a root.
+  // plugins/: Fastify glue — never a route or a root; never persistence, except in the one service
+  // builder (plugins/service.ts) and the error handler's "is the database unavailable" test.
   { files: ['plugins/**'], rules: forbid('(^|/)routes/', ROOTS) },
+  { files: ['plugins/**'], ignores: ['plugins/service.ts', 'plugins/error-handler.ts'], rules: forbid(DRIVERS, '/db/', '(^|/)routes/', ROOTS) },
   // routes/: schema, guard and calls into fastify.simplejwt — no driver (no SQL), no other route, no root.
   { files: ['routes/**'], rules: forbid(DRIVERS, '^\\./', ROOTS) }
 ]

@@ -86,4 +86,4 @@ export default fp(async function authenticatePlugin (fastify: FastifyInstance) {
       claims
     }
   }
-}, { name: 'simplejwt-authenticate', dependencies: ['simplejwt-jwt', 'simplejwt-user-cache', 'simplejwt-blacklist'] })
+}, { name: 'simplejwt-authenticate', dependencies: ['simplejwt-service'] })

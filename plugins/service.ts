@@ -1,21 +1,25 @@
-import type { EventEmitter } from 'node:events'
-import type { FastifyRequest } from 'fastify'
-import type { Config } from '../src/domain/settings.js'
-import type { Database, Db } from '../src/db/client.js'
-import type { KeySet } from '../src/domain/keys.js'
-import type { Accounts } from '../src/domain/accounts.js'
-import type { TokenSerializers } from '../src/domain/serializers.js'
-import type { TokenService } from '../src/domain/tokens.js'
-import type { UsersRepository } from '../src/db/users.js'
-import type { UserCache } from './user-cache.js'
-import type { BlacklistRepository } from '../src/db/tokens.js'
-import type { LoginThrottle, RefreshThrottle } from '../src/db/login-attempts.js'
-import type { LoginQueue } from '../src/domain/login-queue.js'
+// fastify.simplejwt: the service, assembled once from the layers (the one plugin allowed to import src/db).
+import { EventEmitter } from 'node:events'
+import fp from 'fastify-plugin'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { keySettings, type Config } from '../src/domain/settings.js'
+import { resolveDatabase, type Database, type DatabaseOption, type Db } from '../src/db/client.js'
+import { HMAC_KEY_BYTES, isHmac, loadKeySet, type KeySet } from '../src/domain/keys.js'
+import { createAccounts, type Accounts } from '../src/domain/accounts.js'
+import { createTokenSerializers, type TokenSerializers } from '../src/domain/serializers.js'
+import { createTokenService, type TokenClaimsHook, type TokenService } from '../src/domain/tokens.js'
+import { createUsersRepository, type UsersRepository } from '../src/db/users.js'
+import { createUserCache, followNotifications, USER_CHANGED_CHANNEL, type UserCache } from '../src/db/caches.js'
+import { createBlacklistRepository, TOKEN_BLACKLISTED_CHANNEL, type BlacklistRepository } from '../src/db/tokens.js'
+import { connectRedis, createLoginThrottle, createRefreshThrottle, type LoginThrottle, type RefreshThrottle } from '../src/db/login-attempts.js'
+import { createLoginQueue, type LoginQueue } from '../src/domain/login-queue.js'
+import { storedSigningKey } from '../src/db/secrets.js'
+import { registerSigner } from './jwt.js'
 
 /**
  * Everything the service is made of, under one decorator (`fastify.simplejwt`) so that it never
- * collides with an application's own `config`, `db` or `users`. The plugins of src/plugin.ts fill it
- * in, in dependency order; an application may use it once the plugin is registered.
+ * collides with an application's own `config`, `db` or `users`. Built once by the plugin below; an
+ * application may use it once fastify-simplejwt is registered.
  */
 export interface SimpleJwt {
   /** The validated settings (src/domain/settings.ts). */
@@ -69,7 +73,142 @@ declare module 'fastify' {
   }
 }
 
-/** The service's first parts; the plugins registered after add the rest. */
+export interface ServiceOptions {
+  /** A connection string, or a database handle of the application's, which it closes (src/db/client.ts). */
+  database?: DatabaseOption
+  /** Extra claims for new tokens (simplejwt's get_token override); reserved claims are dropped with a warning. */
+  tokenClaims?: TokenClaimsHook
+}
+
+/** The service's settings and clock; `simplejwt-service` adds the rest. */
 export function createService (config: Config, now: () => number = Date.now): SimpleJwt {
   return { config, now } as SimpleJwt
+}
+
+/**
+ * Builds `fastify.simplejwt` once, in one place, in dependency order: database → signing key → keys
+ * → signer → token backend → stores → caches → login attempts → the rules over them. What it opens
+ * it closes in reverse, when the application closes or when a later step fails to start.
+ */
+export default fp<ServiceOptions>(async function servicePlugin (fastify: FastifyInstance, options: ServiceOptions) {
+  const service = fastify.simplejwt
+  const { config, now } = service
+  const closers: Array<{ name: string, close: () => Promise<void> | void }> = []
+  async function closeAll (): Promise<void> {
+    for (const { name, close } of closers.splice(0).reverse()) {
+      try {
+        await close()
+      } catch (err) {
+        fastify.log.warn({ err, part: name }, 'a part of the service failed to close')
+      }
+    }
+  }
+  fastify.addHook('onClose', closeAll)
+
+  try {
+    // The database; a handle of the application's is the application's to close (close() knows).
+    const database = await resolveDatabase(options.database, config.DATABASE_URL, { dataDir: config.DATA_DIR, timeoutMs: config.DATABASE_TIMEOUT * 1000 })
+    closers.push({ name: 'database', close: () => database.close() })
+    if (config.MIGRATE_ON_START) await database.migrate()
+    const db = database.db
+
+    // The signing key, the verifying keys, the signer and the token backend.
+    const alg = config.JWT_ALGORITHM
+    let signingKey = config.JWT_SIGNING_KEY
+    if (signingKey === undefined) {
+      signingKey = await storedSigningKey(db, alg)
+      fastify.log.warn('JWT_SIGNING_KEY is not set: using a key generated and stored in the database; set one in production')
+    } else if (isHmac(alg) && Buffer.byteLength(signingKey) < HMAC_KEY_BYTES[alg]) {
+      fastify.log.warn(`JWT_SIGNING_KEY is shorter than ${HMAC_KEY_BYTES[alg]} bytes, too weak for ${alg}; production refuses it`)
+    }
+    const keys = loadKeySet(keySettings(config, signingKey))
+    const { sign, verify } = await registerSigner(fastify, keys, alg)
+    const tokens = createTokenService({
+      settings: config,
+      sign,
+      verify,
+      now,
+      tokenClaims: options.tokenClaims,
+      onReservedClaims: (names) => fastify.log.warn({ event: 'reserved_claims_ignored', claims: names },
+        'tokenClaims returned reserved claims; they were ignored')
+    })
+
+    // The stores: users (announcing this process's changes at once) and tokens.
+    const userChanges = new EventEmitter<{ change: [id: number] }>()
+    const users = createUsersRepository(db, (id) => userChanges.emit('change', id))
+    const blacklist = createBlacklistRepository(db, (id) => userChanges.emit('change', id), {
+      ttlMs: config.USER_CACHE_TTL * 1000,
+      maxEntries: config.USER_CACHE_SIZE,
+      now: Date.now
+    })
+
+    // The caches, kept in step with every instance through LISTEN/NOTIFY; while that connection is
+    // down, they read through to the database (src/db/caches.ts).
+    const userCache = createUserCache({
+      load: (id) => users.findById(id),
+      ttlMs: config.USER_CACHE_TTL * 1000,
+      maxEntries: config.USER_CACHE_SIZE,
+      now: Date.now
+    })
+    if (config.USER_CACHE_TTL > 0) {
+      userChanges.on('change', (id) => userCache.invalidate(id))
+      const unlisten = await followNotifications(database, USER_CHANGED_CHANNEL, userCache, (payload) => {
+        const id = Number(payload)
+        return Number.isSafeInteger(id) ? id : undefined
+      }, {
+        // One line per transition of the instance's subscription (the token statuses follow the same one).
+        down: (reason) => fastify.log.warn({ reason: (reason as Error | undefined)?.message }, 'LISTEN connection lost: caches read through to the database until it is back'),
+        up: () => fastify.log.info('LISTEN connection re-established: caches in use again')
+      })
+      closers.push({ name: 'user cache', close: unlisten })
+    }
+    if (blacklist.statusCache !== undefined) {
+      const unlisten = await followNotifications(database, TOKEN_BLACKLISTED_CHANNEL, blacklist.statusCache, (jti) => jti)
+      closers.push({ name: 'token status cache', close: unlisten })
+    }
+
+    // The login attempts: counted in Redis when there is one (shared by every instance), else in-process.
+    const redis = config.REDIS_URL === undefined ? undefined : connectRedis(config.REDIS_URL, config.REDIS_TIMEOUT * 1000, fastify.log)
+    if (redis !== undefined) {
+      closers.push({ name: 'redis', close: () => { redis.disconnect() } })
+      await redisReady(redis, config.REDIS_TIMEOUT * 1000)
+    }
+    const loginThrottle = createLoginThrottle({ username: config.LOGIN_THROTTLE_USERNAME, ip: config.LOGIN_THROTTLE_IP, redis })
+    const loginQueue = createLoginQueue({ size: config.LOGIN_QUEUE_SIZE, perClient: config.LOGIN_QUEUE_PER_CLIENT })
+    const refreshThrottle = createRefreshThrottle({ rate: config.REFRESH_THROTTLE, now, redis })
+
+    Object.assign(service, {
+      database,
+      db,
+      keys,
+      tokens,
+      users,
+      userChanges,
+      userCache,
+      blacklist,
+      loginThrottle,
+      loginQueue,
+      refreshThrottle,
+      accounts: createAccounts({ users, tokens: blacklist, now }),
+      serializers: createTokenSerializers({ config, now, tokens, users, userCache, blacklist, loginThrottle, loginQueue, refreshThrottle })
+    } satisfies Omit<SimpleJwt, 'config' | 'now' | 'verifyRequest'>)
+  } catch (err) {
+    await closeAll()
+    throw err
+  }
+}, { name: 'simplejwt-service' })
+
+/** Start shared when Redis is there: waits until it is ready or failed, at most `timeoutMs` (counting starts in-process otherwise). */
+function redisReady (redis: EventEmitter, timeoutMs: number): Promise<void> {
+  return new Promise<void>(resolve => {
+    const done = () => {
+      clearTimeout(timer)
+      redis.off('ready', done)
+      redis.off('error', done)
+      resolve()
+    }
+    const timer = setTimeout(done, timeoutMs)
+    redis.once('ready', done)
+    redis.once('error', done)
+  })
 }

@@ -7,18 +7,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { configFromOptions as settingsFromOptions, type Config, type SimpleJwtSettings } from './domain/settings.js'
 import type { DatabaseOption } from './db/client.js'
 import type { TokenClaimsHook } from './domain/tokens.js'
-import { createService, type SimpleJwt } from '../plugins/service.js'
-import { createAccounts } from './domain/accounts.js'
-import { createTokenSerializers } from './domain/serializers.js'
+import simplejwtService, { createService, type SimpleJwt } from '../plugins/service.js'
 import type { AuthenticatedUser } from '../plugins/jwt.js'
 import errorHandler, { sendServiceError } from '../plugins/error-handler.js'
 import http from '../plugins/http.js'
-import db from '../plugins/db.js'
-import jwt from '../plugins/jwt.js'
-import users from '../plugins/users.js'
-import userCache from '../plugins/user-cache.js'
-import blacklist from '../plugins/blacklist.js'
-import throttle from '../plugins/throttle.js'
 import authenticate from '../plugins/authenticate.js'
 import tokenRoutes from '../routes/token.js'
 import slidingRoutes from '../routes/sliding.js'
@@ -109,15 +101,7 @@ async function simplejwt (fastify: FastifyInstance, options: SimpleJwtOptions) {
         route.schema = scheme === false ? schema : { ...schema, security: [{ [scheme]: [] }] }
       })
     }
-    await scope.register(db, { database: options.database })
-    await scope.register(jwt, { tokenClaims: options.tokenClaims })
-    await scope.register(users)
-    await scope.register(userCache)
-    await scope.register(blacklist)
-    await scope.register(throttle)
-    const { users: userStore, blacklist: tokenStore } = fastify.simplejwt
-    fastify.simplejwt.accounts = createAccounts({ users: userStore, tokens: tokenStore, now: fastify.simplejwt.now })
-    fastify.simplejwt.serializers = createTokenSerializers(fastify.simplejwt)
+    await scope.register(simplejwtService, { database: options.database, tokenClaims: options.tokenClaims })
     await scope.register(authenticate)
 
     await scope.register(tokenRoutes, { prefix: '/token' })

@@ -1,7 +1,8 @@
 // The caches kept in step with every instance: a NOTIFY names what to forget, and while the LISTEN
 // connection is down the cache reads through (src/domain/cache.ts, follow).
-import type { Cache } from '../domain/cache.js'
+import { createCache, type Cache, type CacheOptions } from '../domain/cache.js'
 import type { Database } from './client.js'
+import type { User } from './schema.js'
 
 /**
  * Keeps a cache in step with a NOTIFY channel: a payload names a key to forget (`keyOf` reads it;
@@ -31,4 +32,29 @@ export async function followNotifications<K> (
     if (up !== undefined) subscription.off('up', up)
     await unlisten()
   }
+}
+
+/** What the authentication hook needs of a user; the password hash is never cached. */
+export type CachedUser = Omit<User, 'password' | 'lastLogin' | 'dateJoined'>
+
+/** The NOTIFY channel the users table announces changes on (drizzle/0001_user_change_notify.sql). */
+export const USER_CHANGED_CHANNEL = 'fsj_user_changed'
+
+/** The cache's options, loading full user rows (the password hash is dropped before caching). */
+export type UserCacheOptions = Omit<CacheOptions<number, unknown>, 'load'> & { load: (id: number) => Promise<User | undefined> }
+
+/**
+ * The users authentication needs, by id (src/domain/cache.ts). Entries go when the user changes (a local
+ * write, or a NOTIFY from any instance or the CLI), when the LISTEN connection drops (and every
+ * read goes to the database until it is back: notifications may be missed meanwhile), and after
+ * `ttlMs` at the latest.
+ */
+export function createUserCache ({ load, ...options }: UserCacheOptions): Cache<number, CachedUser | undefined> {
+  return createCache({ ...options, load: async (id: number) => { const row = await load(id); return row === undefined ? undefined : strip(row) } })
+}
+
+export type UserCache = ReturnType<typeof createUserCache>
+
+function strip ({ password: _password, lastLogin: _lastLogin, dateJoined: _dateJoined, ...user }: User): CachedUser {
+  return user
 }

@@ -5,7 +5,7 @@ import { sql } from 'drizzle-orm'
 import type { FastifyInstance } from 'fastify'
 import { openDatabase, type Database } from '../../src/db/client.js'
 import type { User } from '../../src/db/schema.js'
-import { createUserCache } from '../../plugins/user-cache.js'
+import { createUserCache } from '../../src/db/caches.js'
 import { bearer, build, Clock, createUser, decodeParts, obtainPair, testDatabase, type TestLike } from '../helper.js'
 
 const user = (id: number, firstName = 'Peter'): User => ({
