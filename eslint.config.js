@@ -42,5 +42,8 @@ export default [
   // plugins/: Fastify glue — never a route or a root.
   { files: ['plugins/**'], rules: forbid('(^|/)routes/', ROOTS) },
   // routes/: schema, guard and calls into fastify.simplejwt — no driver (no SQL), no other route, no root.
-  { files: ['routes/**'], rules: forbid(DRIVERS, '^\\./', ROOTS) }
+  // A route in a folder (routes/admin-users/) may import its own pagination.ts, not another route
+  // (`./x.js` beside it, or `../x.js` from the folder).
+  { files: ['routes/*'], rules: forbid(DRIVERS, '^\\./', ROOTS) },
+  { files: ['routes/*/**'], rules: forbid(DRIVERS, '^\\./(?!pagination\\.js$)', '^\\.\\./(?!\\.\\./)', ROOTS) }
 ]
