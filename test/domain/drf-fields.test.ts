@@ -2,7 +2,7 @@
 // The expected answers are DRF's (rest_framework/fields.py, serializers.py) and Django's validators'.
 import t from 'tap'
 import {
-  booleanField, charField, charFields, cleanCharFields, INVALID_EMAIL, INVALID_USERNAME, type RawBody, serialize,
+  booleanField, charField, charFields, cleanCharFields, type Fields, INVALID_EMAIL, INVALID_USERNAME, type RawBody, serialize,
   validateEmail, validateUsername
 } from '../../src/domain/drf-fields.js'
 import { DUPLICATE_USERNAME, SET_PASSWORD_FIELDS, USER_CREATE_FIELDS, USER_UPDATE_FIELDS } from '../../src/domain/users.js'
@@ -14,7 +14,7 @@ const form = (body: Record<string, string | string[]>): RawBody => ({ body, form
 
 const NAME = { name: charField({ maxLength: 5 }) }
 /** The error of the one field `name`, or its clean value. */
-const one = (raw: RawBody, fields = NAME) => {
+const one = (raw: RawBody, fields: Fields = NAME) => {
   const { data, errors } = serialize(raw, fields)
   return errors.name?.[0] ?? data.name
 }
