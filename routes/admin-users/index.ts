@@ -61,6 +61,10 @@ function bodyErrors (description: string, examples: Record<string, Example>) {
 }
 
 const COMMON = { tags: ['admin'], security: [{ bearerAuth: [] }] }
+/** What every route may answer: no staff access token, or no database. */
+const STAFF_ERRORS = { 401: UNAUTHORIZED, 403: FORBIDDEN_RESPONSE, 503: ServiceUnavailableResponse }
+/** …and, for a route on one user, no such user. */
+const BY_ID_ERRORS = { ...STAFF_ERRORS, 404: NOT_FOUND_RESPONSE }
 
 const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const { users, accounts } = fastify.simplejwt
@@ -94,12 +98,10 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         400: documented(DetailSchema, 'A query parameter was given more than once.', {
           invalid: { summary: 'A repeated query parameter', value: { detail: 'Invalid request.' } }
         }),
-        401: UNAUTHORIZED,
-        403: FORBIDDEN_RESPONSE,
+        ...STAFF_ERRORS,
         404: documented(DetailSchema, 'The page is not a number, or past the last page.', {
           invalidPage: { summary: 'No such page', value: INVALID_PAGE }
-        }),
-        503: ServiceUnavailableResponse
+        })
       }
     }
   }, async (request) => {
@@ -131,9 +133,7 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           duplicate: { summary: 'The username is taken', value: { username: [DUPLICATE_USERNAME] } },
           missing: { summary: 'No password', value: { password: ['This field is required.'] } }
         }),
-        401: UNAUTHORIZED,
-        403: FORBIDDEN_RESPONSE,
-        503: ServiceUnavailableResponse
+        ...STAFF_ERRORS
       }
     }
   }, async (request, reply) => {
@@ -167,10 +167,7 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       params: IdParamsSchema,
       response: {
         200: USER_RESPONSE('The user.'),
-        401: UNAUTHORIZED,
-        403: FORBIDDEN_RESPONSE,
-        404: NOT_FOUND_RESPONSE,
-        503: ServiceUnavailableResponse
+        ...BY_ID_ERRORS
       }
     }
   }, async (request) => present(await found(request.params.id)))
@@ -191,10 +188,7 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           notBoolean: { summary: 'A flag that is not a boolean', value: { is_staff: ['Must be a valid boolean.'] } },
           badEmail: { summary: 'An invalid email address', value: { email: [INVALID_EMAIL] } }
         }),
-        401: UNAUTHORIZED,
-        403: FORBIDDEN_RESPONSE,
-        404: NOT_FOUND_RESPONSE,
-        503: ServiceUnavailableResponse
+        ...BY_ID_ERRORS
       }
     }
   }, async (request) => {
@@ -230,10 +224,7 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           missing: { summary: 'No password', value: { password: ['This field is required.'] } },
           blank: { summary: 'A blank password', value: { password: ['This field may not be blank.'] } }
         }),
-        401: UNAUTHORIZED,
-        403: FORBIDDEN_RESPONSE,
-        404: NOT_FOUND_RESPONSE,
-        503: ServiceUnavailableResponse
+        ...BY_ID_ERRORS
       }
     }
   }, async (request) => {
@@ -252,10 +243,7 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       params: IdParamsSchema,
       response: {
         200: USER_RESPONSE('The deactivated user.', { deactivated: { summary: 'spiderman deactivated', value: { ...SPIDERMAN, is_active: false } } }),
-        401: UNAUTHORIZED,
-        403: FORBIDDEN_RESPONSE,
-        404: NOT_FOUND_RESPONSE,
-        503: ServiceUnavailableResponse
+        ...BY_ID_ERRORS
       }
     }
   }, async (request) => {
@@ -275,10 +263,7 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       params: IdParamsSchema,
       response: {
         200: documented(EmptySchema, 'Every earlier token of the user is revoked.', EMPTY_EXAMPLES),
-        401: UNAUTHORIZED,
-        403: FORBIDDEN_RESPONSE,
-        404: NOT_FOUND_RESPONSE,
-        503: ServiceUnavailableResponse
+        ...BY_ID_ERRORS
       }
     }
   }, async (request) => {
