@@ -44,5 +44,8 @@ export default [
   { files: ['plugins/**'], rules: forbid('(^|/)routes/', ROOTS) },
   { files: ['plugins/**'], ignores: ['plugins/service.ts', 'plugins/error-handler.ts'], rules: forbid(DRIVERS, '/db/', '(^|/)routes/', ROOTS) },
   // routes/: schema, guard and calls into fastify.simplejwt — no driver (no SQL), no other route, no root.
-  { files: ['routes/**'], rules: forbid(DRIVERS, '^\\./', ROOTS) }
+  // A route in a folder (routes/admin-users/) may import its own pagination.ts, not another route
+  // (`./x.js` beside it, or `../x.js` from the folder).
+  { files: ['routes/*'], rules: forbid(DRIVERS, '^\\./', ROOTS) },
+  { files: ['routes/*/**'], rules: forbid(DRIVERS, '^\\./(?!pagination\\.js$)', '^\\.\\./(?!\\.\\./)', ROOTS) }
 ]

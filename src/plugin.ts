@@ -16,7 +16,7 @@ import tokenRoutes from '../routes/token.js'
 import slidingRoutes from '../routes/sliding.js'
 import revokeAllRoutes from '../routes/revoke-all.js'
 import jwksRoutes from '../routes/jwks.js'
-import adminUserRoutes from '../routes/admin-users.js'
+import adminUserRoutes from '../routes/admin-users/index.js'
 
 export interface SimpleJwtOptions extends SimpleJwtSettings {
   /** Where the token routes go: `${prefix}/token/`, `${prefix}/token/refresh/`, …; default `/api`. */

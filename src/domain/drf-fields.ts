@@ -1,4 +1,5 @@
-// DRF's CharField and Serializer input rules, exactly; mirrors rest_framework/fields.py and serializers.py
+// DRF's CharField, BooleanField and Serializer input rules, and the validators auth.User declares, exactly;
+// mirrors rest_framework/fields.py and serializers.py, and django/contrib/auth/validators.py. One engine for every body.
 import { rawMemberValue } from './tokens.js'
 
 // Python's str.isspace() set, which str.strip() removes: JS's \s differs (it has U+FEFF, lacks U+001C–U+001F and U+0085).
@@ -49,22 +50,70 @@ function pythonType (value: unknown, isFloat: boolean): string {
   return 'str'
 }
 
-export interface CharFieldSchema { maxLength?: number }
-export interface SerializerSchema { properties?: Record<string, CharFieldSchema>, required?: string[] }
+// ---- Validators (Django's, as auth.User declares them) ----
 
-/** DRF's first complaint about one CharField value (already stripped when a string), or undefined. */
-function charFieldError (value: unknown, schema: CharFieldSchema, required: boolean): string | undefined {
-  if (value === undefined) return required ? 'This field is required.' : undefined
-  if (value === null) return 'This field may not be null.'
-  if (typeof value !== 'string') return 'Not a valid string.'
-  if (value === '') return 'This field may not be blank.'
-  if (schema.maxLength !== undefined && value.length > schema.maxLength) {
-    return `Ensure this field has no more than ${schema.maxLength} characters.`
+/** A Django validator on a clean string: its message when the value fails, or undefined. */
+export type Validator = (value: string) => string | undefined
+
+export const INVALID_USERNAME = 'Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.'
+export const INVALID_EMAIL = 'Enter a valid email address.'
+
+// Django's UnicodeUsernameValidator (Python's \w is letters, digits and the underscore), and a
+// close approximation of its EmailValidator.
+const USERNAME_RE = /^[\p{L}\p{N}_.@+-]+$/u
+const EMAIL_RE = /^[^\s@"(),:;<>[\\\]]+@(?:[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?\.)+\p{L}{2,63}$/u
+
+/** Django's UnicodeUsernameValidator: letters, digits and @/./+/-/_ only. */
+export const validateUsername: Validator = value => USERNAME_RE.test(value) ? undefined : INVALID_USERNAME
+/** Django's EmailValidator (closely). */
+export const validateEmail: Validator = value => EMAIL_RE.test(value) ? undefined : INVALID_EMAIL
+
+// ---- Fields ----
+
+/** DRF's CharField: required unless said otherwise; blank only with allowBlank; validators run last, in order. */
+export interface CharField { kind: 'char', required: boolean, allowBlank: boolean, maxLength?: number, validators: readonly Validator[] }
+/** DRF's BooleanField: TRUE_VALUES and FALSE_VALUES, nothing else. */
+export interface BooleanField { kind: 'boolean', required: boolean }
+export type Field = CharField | BooleanField
+/** A Serializer's declared fields, in DRF's order (errors are reported in it). */
+export type Fields = Readonly<Record<string, Field>>
+
+export const charField = (options: { required?: boolean, allowBlank?: boolean, maxLength?: number, validators?: readonly Validator[] } = {}): CharField =>
+  ({ kind: 'char', required: options.required ?? true, allowBlank: options.allowBlank ?? false, maxLength: options.maxLength, validators: options.validators ?? [] })
+export const booleanField = (options: { required?: boolean } = {}): BooleanField => ({ kind: 'boolean', required: options.required ?? true })
+
+// DRF's BooleanField.TRUE_VALUES and FALSE_VALUES.
+const TRUE_VALUES = new Set<unknown>(['t', 'T', 'y', 'Y', 'yes', 'Yes', 'YES', 'true', 'True', 'TRUE', 'on', 'On', 'ON', '1', 1, true])
+const FALSE_VALUES = new Set<unknown>(['f', 'F', 'n', 'N', 'no', 'No', 'NO', 'false', 'False', 'FALSE', 'off', 'Off', 'OFF', '0', 0, false])
+
+type Cleaned = { error: string } | { value: string | boolean }
+
+/** DRF's CharField.run_validation: a number becomes a string, then strip, blank, length, NUL, surrogates, validators. */
+function cleanChar (value: unknown, field: CharField, literal: string | undefined): Cleaned {
+  if (typeof value === 'number' && Number.isFinite(value)) value = pythonNumber(value, literal)
+  if (typeof value !== 'string') return { error: 'Not a valid string.' }
+  const text = pythonStrip(value)
+  if (text === '') return field.allowBlank ? { value: '' } : { error: 'This field may not be blank.' }
+  if (field.maxLength !== undefined && text.length > field.maxLength) {
+    return { error: `Ensure this field has no more than ${field.maxLength} characters.` }
   }
-  if (value.includes('\u0000')) return 'Null characters are not allowed.'
-  const surrogate = LONE_SURROGATE.exec(value)
-  if (surrogate !== null) return `Surrogate characters are not allowed: U+${surrogate[0].charCodeAt(0).toString(16).toUpperCase()}.`
-  return undefined
+  if (text.includes('\u0000')) return { error: 'Null characters are not allowed.' }
+  const surrogate = LONE_SURROGATE.exec(text)
+  if (surrogate !== null) return { error: `Surrogate characters are not allowed: U+${surrogate[0].charCodeAt(0).toString(16).toUpperCase()}.` }
+  for (const validator of field.validators) {
+    const error = validator(text)
+    if (error !== undefined) return { error }
+  }
+  return { value: text }
+}
+
+/** DRF's first complaint about one present value, or the clean value. */
+function cleanField (value: unknown, field: Field, literal: string | undefined): Cleaned {
+  if (value === null) return { error: 'This field may not be null.' }
+  if (field.kind === 'char') return cleanChar(value, field, literal)
+  if (TRUE_VALUES.has(value)) return { value: true }
+  if (FALSE_VALUES.has(value)) return { value: false }
+  return { error: 'Must be a valid boolean.' }
 }
 
 export interface RawBody {
@@ -76,6 +125,50 @@ export interface RawBody {
   jsonText?: string
 }
 
+/** What a Serializer makes of a body: the clean values of the fields that passed, and DRF's errors for the rest. */
+export interface Serialized { data: Record<string, string | boolean>, errors: Record<string, string[]> }
+
+/**
+ * A Serializer's to_internal_value, as DRF runs it: the body must be a dictionary (no body at all is
+ * an empty form); unknown keys are ignored; each declared field is required or skipped when absent,
+ * then cleaned; every failing field is reported, in the declared order, with DRF's messages.
+ */
+export function serialize ({ body, form, jsonText }: RawBody, fields: Fields): Serialized {
+  if (body === null) return { data: {}, errors: { non_field_errors: ['No data provided'] } }
+  const input = body === undefined ? {} : body
+  if (typeof input !== 'object' || Array.isArray(input)) {
+    const isFloat = jsonText !== undefined && /[.eE]/.test(jsonText)
+    return { data: {}, errors: { non_field_errors: [`Invalid data. Expected a dictionary, but got ${pythonType(input, isFloat)}.`] } }
+  }
+  const errors: Record<string, string[]> = {}
+  const data: Record<string, string | boolean> = {}
+  for (const [name, field] of Object.entries(fields)) {
+    let value = (input as Record<string, unknown>)[name]
+    // Django's QueryDict.get(): the last of repeated form keys.
+    if (form && Array.isArray(value)) value = value.at(-1)
+    if (value === undefined) {
+      if (field.required) errors[name] = ['This field is required.']
+      continue
+    }
+    const result = cleanField(value, field, jsonText === undefined ? undefined : rawMemberValue(jsonText, name))
+    if ('error' in result) errors[name] = [result.error]
+    else data[name] = result.value
+  }
+  return { data, errors }
+}
+
+// ---- The token bodies: a Serializer of CharFields read off the route's JSON schema ----
+
+export interface CharFieldSchema { maxLength?: number }
+export interface SerializerSchema { properties?: Record<string, CharFieldSchema>, required?: string[] }
+
+/** The CharFields a body schema declares: each named in `required` is required, none may be blank. */
+export function charFields (schema: SerializerSchema): Fields {
+  const required = new Set(schema.required ?? [])
+  return Object.fromEntries(Object.entries(schema.properties ?? {}).map(([name, { maxLength }]) =>
+    [name, charField({ required: required.has(name), maxLength })]))
+}
+
 export type CleanResult =
   | { ok: true, data: Record<string, string> }
   | { ok: false, errors: Record<string, string[]> }
@@ -85,26 +178,8 @@ export type CleanResult =
  * converted (numbers become strings), stripped, and checked for blank, length, NUL and lone
  * surrogates. Every failing field is reported, in the schema's order, with DRF's messages.
  */
-export function cleanCharFields ({ body, form, jsonText }: RawBody, schema: SerializerSchema): CleanResult {
-  if (body === null) return { ok: false, errors: { non_field_errors: ['No data provided'] } }
-  // No body at all is an empty form to DRF.
-  const data = body === undefined ? {} : body
-  if (typeof data !== 'object' || Array.isArray(data)) {
-    const isFloat = jsonText !== undefined && /[.eE]/.test(jsonText)
-    return { ok: false, errors: { non_field_errors: [`Invalid data. Expected a dictionary, but got ${pythonType(data, isFloat)}.`] } }
-  }
-  const errors: Record<string, string[]> = {}
-  const clean: Record<string, string> = {}
-  const required = new Set(schema.required ?? [])
-  for (const [name, field] of Object.entries(schema.properties ?? {})) {
-    let value = (data as Record<string, unknown>)[name]
-    // Django's QueryDict.get(): the last of repeated form keys.
-    if (form && Array.isArray(value)) value = value.at(-1)
-    if (typeof value === 'number' && Number.isFinite(value)) value = pythonNumber(value, jsonText === undefined ? undefined : rawMemberValue(jsonText, name))
-    if (typeof value === 'string') value = pythonStrip(value)
-    const message = charFieldError(value, field, required.has(name))
-    if (message !== undefined) errors[name] = [message]
-    else if (typeof value === 'string') clean[name] = value
-  }
-  return Object.keys(errors).length > 0 ? { ok: false, errors } : { ok: true, data: clean }
+export function cleanCharFields (raw: RawBody, schema: SerializerSchema): CleanResult {
+  const { data, errors } = serialize(raw, charFields(schema))
+  // Only CharFields: every clean value is a string.
+  return Object.keys(errors).length > 0 ? { ok: false, errors } : { ok: true, data: data as Record<string, string> }
 }

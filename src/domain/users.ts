@@ -1,4 +1,6 @@
-// auth.User as the rules see it: the record every store keeps, whatever the database (Django's auth_user)
+// auth.User as the rules see it: the record every store keeps, whatever the database (Django's auth_user),
+// and its fields as the admin API's serializers declare them
+import { booleanField, charField, type Fields, validateEmail, validateUsername } from './drf-fields.js'
 
 /** auth.User's field limits, as Django declares them (username 150, names 150, email 254; the password is ours). */
 export const USERNAME_MAX_LENGTH = 150
@@ -32,3 +34,25 @@ export type NewUserRecord = Pick<UserRecord, 'username' | 'password'> & Partial<
 
 /** The fields an update may change: never the id or the username. */
 export type UserChanges = Partial<Omit<UserRecord, 'id' | 'username'>>
+
+/** Django's message for a username that is taken (auth.User.username's unique error). */
+export const DUPLICATE_USERNAME = 'A user with that username already exists.'
+
+// auth.User's fields as DRF's ModelSerializer declares them for the admin API, in its order.
+const USERNAME_FIELD = charField({ maxLength: USERNAME_MAX_LENGTH, validators: [validateUsername] })
+const PASSWORD_FIELD = charField({ maxLength: PASSWORD_MAX_LENGTH })
+const FLAG_FIELD = booleanField({ required: false })
+
+/** What an update may change: the names, the email and the flags, each optional; names and email may be blank. */
+export const USER_UPDATE_FIELDS: Fields = {
+  first_name: charField({ required: false, allowBlank: true, maxLength: NAME_MAX_LENGTH }),
+  last_name: charField({ required: false, allowBlank: true, maxLength: NAME_MAX_LENGTH }),
+  email: charField({ required: false, allowBlank: true, maxLength: EMAIL_MAX_LENGTH, validators: [validateEmail] }),
+  is_active: FLAG_FIELD,
+  is_staff: FLAG_FIELD,
+  is_superuser: FLAG_FIELD
+}
+/** A new user: a username and a password, then what an update may set. */
+export const USER_CREATE_FIELDS: Fields = { username: USERNAME_FIELD, password: PASSWORD_FIELD, ...USER_UPDATE_FIELDS }
+/** A new password. */
+export const SET_PASSWORD_FIELDS: Fields = { password: PASSWORD_FIELD }

@@ -1,122 +1,18 @@
 // User administration over the API, for staff only: the tutorial's Django admin (auth.User), as a DRF
 // ModelViewSet with IsAdminUser, PageNumberPagination and SearchFilter(search_fields=['username']) would serve it
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyRequest } from 'fastify'
 import { Type } from '@sinclair/typebox'
-import { ApiError, ValidationError } from '../src/domain/errors.js'
-import { pythonStrip } from '../src/domain/drf-fields.js'
-import { rawMemberValue } from '../src/domain/tokens.js'
-import { rawBody } from '../plugins/http.js'
-import { DuplicateUsername } from '../src/domain/errors.js'
-import { EMAIL_MAX_LENGTH, MAX_USER_ID, NAME_MAX_LENGTH } from '../src/domain/users.js'
-import type { User } from '../src/db/schema.js'
-import { ADMIN_MAX_PAGE_SIZE, ADMIN_PAGE_SIZE, type AdminUser, AdminUserCreateSchema, AdminUserSchema, AdminUserUpdateSchema, IdParamsSchema, ListQuerySchema, PageSchema, SetPasswordSchema, SPIDERMAN } from '../src/schemas/admin-users.js'
-import { authenticationErrorResponse, BODY_CONTENT_TYPES, bodyErrorResponses, DetailSchema, documented, EMPTY_EXAMPLES, EmptySchema, type Example, FieldErrorsSchema, PASSWORD_MAX_LENGTH, ServiceUnavailableResponse, USERNAME_MAX_LENGTH } from '../src/schemas/common.js'
+import { ApiError, DuplicateUsername, ValidationError } from '../../src/domain/errors.js'
+import { INVALID_EMAIL } from '../../src/domain/drf-fields.js'
+import { DUPLICATE_USERNAME, MAX_USER_ID, SET_PASSWORD_FIELDS, USER_CREATE_FIELDS, USER_UPDATE_FIELDS } from '../../src/domain/users.js'
+import type { User } from '../../src/db/schema.js'
+import { serializer } from '../../plugins/serializer.js'
+import { ADMIN_MAX_PAGE_SIZE, type AdminUser, AdminUserCreateSchema, AdminUserSchema, AdminUserUpdateSchema, IdParamsSchema, ListQuerySchema, PageSchema, SetPasswordSchema, SPIDERMAN } from '../../src/schemas/admin-users.js'
+import { authenticationErrorResponse, BODY_CONTENT_TYPES, bodyErrorResponses, DetailSchema, documented, EMPTY_EXAMPLES, EmptySchema, type Example, FieldErrorsSchema, ServiceUnavailableResponse } from '../../src/schemas/common.js'
+import { INVALID_PAGE, paginate } from './pagination.js'
 
 export const PERMISSION_DENIED = { detail: 'You do not have permission to perform this action.' }
 export const NOT_FOUND = { detail: 'Not found.' }
-export const INVALID_PAGE = { detail: 'Invalid page.' }
-export const DUPLICATE_USERNAME = 'A user with that username already exists.'
-export const INVALID_USERNAME = 'Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.'
-export const INVALID_EMAIL = 'Enter a valid email address.'
-
-// Django's UnicodeUsernameValidator (Python's \w is letters, digits and the underscore), and a
-// close approximation of its EmailValidator.
-const USERNAME_RE = /^[\p{L}\p{N}_.@+-]+$/u
-const EMAIL_RE = /^[^\s@"(),:;<>[\\\]]+@(?:[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?\.)+\p{L}{2,63}$/u
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
-
-// DRF's BooleanField.TRUE_VALUES and FALSE_VALUES.
-const TRUE_VALUES = new Set<unknown>(['t', 'T', 'y', 'Y', 'yes', 'Yes', 'YES', 'true', 'True', 'TRUE', 'on', 'On', 'ON', '1', 1, true])
-const FALSE_VALUES = new Set<unknown>(['f', 'F', 'n', 'N', 'no', 'No', 'NO', 'false', 'False', 'FALSE', 'off', 'Off', 'OFF', '0', 0, false])
-
-// ---- DRF's serializer, field by field ----
-
-type FieldKind = 'username' | 'password' | 'name' | 'email' | 'flag'
-interface FieldSpec { kind: FieldKind, required: boolean }
-
-const CREATE_FIELDS: Record<string, FieldSpec> = {
-  username: { kind: 'username', required: true },
-  password: { kind: 'password', required: true },
-  first_name: { kind: 'name', required: false },
-  last_name: { kind: 'name', required: false },
-  email: { kind: 'email', required: false },
-  is_active: { kind: 'flag', required: false },
-  is_staff: { kind: 'flag', required: false },
-  is_superuser: { kind: 'flag', required: false }
-}
-const UPDATE_FIELDS = Object.fromEntries(Object.entries(CREATE_FIELDS).filter(([name]) => name !== 'username' && name !== 'password'))
-const PASSWORD_FIELDS: Record<string, FieldSpec> = { password: { kind: 'password', required: true } }
-
-const MAX_LENGTH: Record<FieldKind, number> = { username: USERNAME_MAX_LENGTH, password: PASSWORD_MAX_LENGTH, name: NAME_MAX_LENGTH, email: EMAIL_MAX_LENGTH, flag: 0 }
-
-/** Python's str() of a JSON number: 1 → "1", 1.0 → "1.0". */
-function numberText (value: number, literal: string | undefined): string {
-  if (literal !== undefined && /[.eE]/.test(literal) && Number.isInteger(value) && Math.abs(value) < 1e16) return `${value}.0`
-  return String(value)
-}
-
-/** DRF's first complaint about one value, or the clean value. */
-function cleanField (value: unknown, spec: FieldSpec, literal: string | undefined): { error: string } | { value: string | boolean } {
-  if (value === null) return { error: 'This field may not be null.' }
-  if (spec.kind === 'flag') {
-    if (TRUE_VALUES.has(value)) return { value: true }
-    if (FALSE_VALUES.has(value)) return { value: false }
-    return { error: 'Must be a valid boolean.' }
-  }
-  if (typeof value === 'number' && Number.isFinite(value)) value = numberText(value, literal)
-  if (typeof value !== 'string') return { error: 'Not a valid string.' }
-  const text = pythonStrip(value)
-  const blankable = spec.kind === 'name' || spec.kind === 'email'
-  if (text === '') return blankable ? { value: '' } : { error: 'This field may not be blank.' }
-  if (text.length > MAX_LENGTH[spec.kind]) return { error: `Ensure this field has no more than ${MAX_LENGTH[spec.kind]} characters.` }
-  if (text.includes('\u0000')) return { error: 'Null characters are not allowed.' }
-  const surrogate = LONE_SURROGATE.exec(text)
-  if (surrogate !== null) return { error: `Surrogate characters are not allowed: U+${surrogate[0].charCodeAt(0).toString(16).toUpperCase()}.` }
-  if (spec.kind === 'username' && !USERNAME_RE.test(text)) return { error: INVALID_USERNAME }
-  if (spec.kind === 'email' && !EMAIL_RE.test(text)) return { error: INVALID_EMAIL }
-  return { value: text }
-}
-
-/**
- * Runs a ModelSerializer's fields over the raw body (JSON, form or multipart) as DRF does: the body
- * must be a dictionary, unknown keys are ignored, every failing field is reported in DRF's words.
- */
-function cleanBody (request: FastifyRequest, fields: Record<string, FieldSpec>): { clean: Record<string, string | boolean>, errors: Record<string, string[]> } {
-  const { body, form, jsonText } = rawBody(request)
-  if (body === null) throw new ValidationError({ non_field_errors: ['No data provided'] })
-  const data = body === undefined ? {} : body
-  if (typeof data !== 'object' || Array.isArray(data)) {
-    const type = Array.isArray(data) ? 'list' : typeof data === 'number' ? (Number.isInteger(data) && !/[.eE]/.test(jsonText ?? '') ? 'int' : 'float') : typeof data === 'boolean' ? 'bool' : 'str'
-    throw new ValidationError({ non_field_errors: [`Invalid data. Expected a dictionary, but got ${type}.`] })
-  }
-  const errors: Record<string, string[]> = {}
-  const clean: Record<string, string | boolean> = {}
-  for (const [name, spec] of Object.entries(fields)) {
-    let value = (data as Record<string, unknown>)[name]
-    // Django's QueryDict.get(): the last of repeated form keys.
-    if (form && Array.isArray(value)) value = value.at(-1)
-    if (value === undefined) {
-      if (spec.required) errors[name] = ['This field is required.']
-      continue
-    }
-    const result = cleanField(value, spec, jsonText === undefined ? undefined : rawMemberValue(jsonText, name))
-    if ('error' in result) errors[name] = [result.error]
-    else clean[name] = result.value
-  }
-  return { clean, errors }
-}
-
-/** A preValidation hook that replaces the body with the serializer's clean data (the schema then checks that). */
-const serializer = (fields: Record<string, FieldSpec>, unique?: (username: string) => Promise<boolean>) => async (request: FastifyRequest) => {
-  const { clean, errors } = cleanBody(request, fields)
-  // The unique validator runs with the field validators: a taken name is reported with the rest.
-  if (unique !== undefined && typeof clean.username === 'string' && !await unique(clean.username)) {
-    errors.username = [DUPLICATE_USERNAME]
-  }
-  if (Object.keys(errors).length > 0) throw new ValidationError(errors)
-  request.body = clean
-}
 
 // ---- Answers ----
 
@@ -142,22 +38,6 @@ function userId (raw: string): number {
   return id
 }
 
-/** Python's int() of a query value, or undefined. */
-function parseInteger (value: string | undefined): number | undefined {
-  if (value === undefined || !/^\s*[+-]?\d+\s*$/.test(value)) return undefined
-  const n = Number(value.trim())
-  return Number.isSafeInteger(n) ? n : undefined
-}
-
-/** DRF's replace_query_param / remove_query_param: the request's absolute URL, keys sorted. */
-function pageUrl (request: FastifyRequest, page: number | undefined): string {
-  const url = new URL(request.url, `${request.protocol}://${request.host}`)
-  if (page === undefined) url.searchParams.delete('page')
-  else url.searchParams.set('page', String(page))
-  url.searchParams.sort()
-  return url.toString()
-}
-
 const FORBIDDEN_RESPONSE = documented(DetailSchema, 'The authenticated user is not staff.', {
   permissionDenied: { summary: 'A user without is_staff', value: PERMISSION_DENIED }
 })
@@ -181,6 +61,10 @@ function bodyErrors (description: string, examples: Record<string, Example>) {
 }
 
 const COMMON = { tags: ['admin'], security: [{ bearerAuth: [] }] }
+/** What every route may answer: no staff access token, or no database. */
+const STAFF_ERRORS = { 401: UNAUTHORIZED, 403: FORBIDDEN_RESPONSE, 503: ServiceUnavailableResponse }
+/** …and, for a route on one user, no such user. */
+const BY_ID_ERRORS = { ...STAFF_ERRORS, 404: NOT_FOUND_RESPONSE }
 
 const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const { users, accounts } = fastify.simplejwt
@@ -214,40 +98,28 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         400: documented(DetailSchema, 'A query parameter was given more than once.', {
           invalid: { summary: 'A repeated query parameter', value: { detail: 'Invalid request.' } }
         }),
-        401: UNAUTHORIZED,
-        403: FORBIDDEN_RESPONSE,
+        ...STAFF_ERRORS,
         404: documented(DetailSchema, 'The page is not a number, or past the last page.', {
           invalidPage: { summary: 'No such page', value: INVALID_PAGE }
-        }),
-        503: ServiceUnavailableResponse
+        })
       }
     }
   }, async (request) => {
-    const { page: rawPage, page_size: rawSize, search = '' } = request.query
-    const requestedSize = parseInteger(rawSize)
-    const size = requestedSize === undefined || requestedSize < 1 ? ADMIN_PAGE_SIZE : Math.min(requestedSize, ADMIN_MAX_PAGE_SIZE)
-    const terms = search.replaceAll('\u0000', '').replaceAll(',', ' ').split(/\s+/).filter(term => term !== '')
-    // Django's Paginator: pages from 1, "last", and an empty first page is still a page.
-    let page = rawPage === undefined ? 1 : rawPage === 'last' ? undefined : parseInteger(rawPage)
-    if ((rawPage !== undefined && rawPage !== 'last' && page === undefined) || (page !== undefined && page < 1)) throw new ApiError(404, INVALID_PAGE)
-    let result = await users.page({ search: terms, limit: size, offset: ((page ?? 1) - 1) * size })
-    const pages = Math.max(1, Math.ceil(result.count / size))
-    if (page === undefined) {
-      page = pages
-      result = await users.page({ search: terms, limit: size, offset: (page - 1) * size })
-    }
-    if (page < 1 || page > pages) throw new ApiError(404, INVALID_PAGE)
-    return {
-      count: result.count,
-      next: page < pages ? pageUrl(request, page + 1) : null,
-      previous: page > 1 ? pageUrl(request, page === 2 ? undefined : page - 1) : null,
-      results: result.users.map(present)
-    }
+    // SearchFilter.get_search_terms: terms split on spaces and commas, NULs dropped.
+    const terms = (request.query.search ?? '').replaceAll('\u0000', '').replaceAll(',', ' ').split(/\s+/).filter(term => term !== '')
+    const page = await paginate(request, request.query, async (limit, offset) => {
+      const { count, users: results } = await users.page({ search: terms, limit, offset })
+      return { count, results }
+    })
+    return { ...page, results: page.results.map(present) }
   })
 
   fastify.post('/', {
     prefixTrailingSlash: 'slash',
-    preValidation: serializer(CREATE_FIELDS, async (username) => await users.findByUsername(username) === undefined),
+    preValidation: serializer(USER_CREATE_FIELDS, async (data, errors) => {
+      // The unique validator runs with the field validators: a taken name is reported with the rest.
+      if (typeof data.username === 'string' && await users.findByUsername(data.username) !== undefined) errors.username = [DUPLICATE_USERNAME]
+    }),
     schema: {
       ...COMMON,
       operationId: 'createUser',
@@ -261,9 +133,7 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           duplicate: { summary: 'The username is taken', value: { username: [DUPLICATE_USERNAME] } },
           missing: { summary: 'No password', value: { password: ['This field is required.'] } }
         }),
-        401: UNAUTHORIZED,
-        403: FORBIDDEN_RESPONSE,
-        503: ServiceUnavailableResponse
+        ...STAFF_ERRORS
       }
     }
   }, async (request, reply) => {
@@ -297,16 +167,13 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       params: IdParamsSchema,
       response: {
         200: USER_RESPONSE('The user.'),
-        401: UNAUTHORIZED,
-        403: FORBIDDEN_RESPONSE,
-        404: NOT_FOUND_RESPONSE,
-        503: ServiceUnavailableResponse
+        ...BY_ID_ERRORS
       }
     }
   }, async (request) => present(await found(request.params.id)))
 
   fastify.patch('/:id/', {
-    preValidation: serializer(UPDATE_FIELDS),
+    preValidation: serializer(USER_UPDATE_FIELDS),
     schema: {
       ...COMMON,
       operationId: 'updateUser',
@@ -321,10 +188,7 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           notBoolean: { summary: 'A flag that is not a boolean', value: { is_staff: ['Must be a valid boolean.'] } },
           badEmail: { summary: 'An invalid email address', value: { email: [INVALID_EMAIL] } }
         }),
-        401: UNAUTHORIZED,
-        403: FORBIDDEN_RESPONSE,
-        404: NOT_FOUND_RESPONSE,
-        503: ServiceUnavailableResponse
+        ...BY_ID_ERRORS
       }
     }
   }, async (request) => {
@@ -345,7 +209,7 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.post('/:id/set-password/', {
-    preValidation: serializer(PASSWORD_FIELDS),
+    preValidation: serializer(SET_PASSWORD_FIELDS),
     schema: {
       ...COMMON,
       operationId: 'setUserPassword',
@@ -360,10 +224,7 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           missing: { summary: 'No password', value: { password: ['This field is required.'] } },
           blank: { summary: 'A blank password', value: { password: ['This field may not be blank.'] } }
         }),
-        401: UNAUTHORIZED,
-        403: FORBIDDEN_RESPONSE,
-        404: NOT_FOUND_RESPONSE,
-        503: ServiceUnavailableResponse
+        ...BY_ID_ERRORS
       }
     }
   }, async (request) => {
@@ -382,10 +243,7 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       params: IdParamsSchema,
       response: {
         200: USER_RESPONSE('The deactivated user.', { deactivated: { summary: 'spiderman deactivated', value: { ...SPIDERMAN, is_active: false } } }),
-        401: UNAUTHORIZED,
-        403: FORBIDDEN_RESPONSE,
-        404: NOT_FOUND_RESPONSE,
-        503: ServiceUnavailableResponse
+        ...BY_ID_ERRORS
       }
     }
   }, async (request) => {
@@ -405,10 +263,7 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       params: IdParamsSchema,
       response: {
         200: documented(EmptySchema, 'Every earlier token of the user is revoked.', EMPTY_EXAMPLES),
-        401: UNAUTHORIZED,
-        403: FORBIDDEN_RESPONSE,
-        404: NOT_FOUND_RESPONSE,
-        503: ServiceUnavailableResponse
+        ...BY_ID_ERRORS
       }
     }
   }, async (request) => {
