@@ -8,7 +8,11 @@ export interface DbPluginOptions {
 
 export default fp<DbPluginOptions>(async function dbPlugin (fastify, options) {
   const { config } = fastify.simplejwt
-  const database = await resolveDatabase(options.database, config.DATABASE_URL, { dataDir: config.DATA_DIR, timeoutMs: config.DATABASE_TIMEOUT * 1000 })
+  const database = await resolveDatabase(options.database, config.DATABASE_URL, {
+    dataDir: config.DATA_DIR,
+    timeoutMs: config.DATABASE_TIMEOUT * 1000,
+    onWarning: message => fastify.log.warn({ dataDir: config.DATA_DIR }, message)
+  })
   // Closes only what it opened: a handle of the application's is the application's to close.
   fastify.addHook('onClose', () => database.close())
   if (config.MIGRATE_ON_START) await database.migrate()
