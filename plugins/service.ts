@@ -107,7 +107,11 @@ export default fp<ServiceOptions>(async function servicePlugin (fastify: Fastify
 
   try {
     // The database; a handle of the application's is the application's to close (close() knows).
-    const database = await resolveDatabase(options.database, config.DATABASE_URL, { dataDir: config.DATA_DIR, timeoutMs: config.DATABASE_TIMEOUT * 1000 })
+    const database = await resolveDatabase(options.database, config.DATABASE_URL, {
+      dataDir: config.DATA_DIR,
+      timeoutMs: config.DATABASE_TIMEOUT * 1000,
+      onWarning: message => fastify.log.warn({ dataDir: config.DATA_DIR }, message)
+    })
     closers.push({ name: 'database', close: () => database.close() })
     if (config.MIGRATE_ON_START) await database.migrate()
     const db = database.db

@@ -1,6 +1,6 @@
 // The one place that picks a database driver: postgres.js for postgres:// URLs, embedded PGlite otherwise.
 import { existsSync } from 'node:fs'
-import { mkdir, open, readFile, rm } from 'node:fs/promises'
+import { open, readFile, rm } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
@@ -11,6 +11,7 @@ import { SCHEMA } from './schema.js'
 import { redactUrl } from '../domain/settings.js'
 import { postgresNotifications, SteadySubscription, type Listening, type NotificationTimings } from './notifications.js'
 import { boundedPglite, boundedPostgres, serverTimeouts, withDeadline } from './bound.js'
+import { secureDataDir, tightenDataDir } from './data-dir.js'
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>
 
@@ -39,6 +40,11 @@ export interface OpenOptions {
   notificationTimings?: Partial<NotificationTimings>
   /** The deadline of every database call, in milliseconds (DATABASE_TIMEOUT); 5 s when not given. */
   timeoutMs?: number
+  /**
+   * Told when the embedded database's directory had to be tightened at start (src/db/data-dir.ts);
+   * a process warning when not given.
+   */
+  onWarning?: (message: string) => void
 }
 
 /** DATABASE_TIMEOUT's default, for databases opened without settings (CLI helpers, tests). */
@@ -96,7 +102,8 @@ export function migrationsFolder (): string {
 export async function openDatabase (url: string | undefined, options: OpenOptions): Promise<Database> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
   if (url !== undefined && /^postgres(?:ql)?:\/\//.test(url)) return openPostgres(url, timeoutMs, options.notificationTimings)
-  return openPglite(url === 'memory://' ? undefined : resolve(options.dataDir), timeoutMs)
+  const warn = options.onWarning ?? (message => process.emitWarning(message, { code: 'SIMPLEJWT_DATA_DIR' }))
+  return openPglite(url === 'memory://' ? undefined : resolve(options.dataDir), timeoutMs, warn)
 }
 
 /** Seconds before reconnecting after the `retries`-th failed connection in a row: 50 ms doubling, at most 1 s. */
@@ -176,23 +183,36 @@ async function migratePostgres (sql: Sql): Promise<void> {
   }
 }
 
-async function openPglite (dataDir: string | undefined, timeoutMs: number): Promise<Database> {
+/**
+ * Opens (or creates) the embedded database under `dataDir`, readable by this process's user only
+ * (src/db/data-dir.ts): the directory is made 0700 before PGlite writes into it, what an existing
+ * directory had loose is tightened (with a warning), and so is what PGlite itself creates loose.
+ */
+async function openPglite (dataDir: string | undefined, timeoutMs: number, warn: (message: string) => void): Promise<Database> {
   const { PGlite } = await import('@electric-sql/pglite')
-  let client
+  let client: PGlite | undefined
   let unlock = async () => {}
   try {
-    if (dataDir !== undefined) unlock = await lockDirectory(dataDir)
+    if (dataDir !== undefined) {
+      const looseDir = await secureDataDir(dataDir)
+      unlock = await lockDirectory(dataDir)
+      const loose = Number(looseDir) + await tightenDataDir(dataDir)
+      if (loose > 0) warn(`the embedded database in ${dataDir} was readable by other users: ${loose} files and directories made owner-only (0700/0600)`)
+    }
     client = await PGlite.create({ dataDir })
+    if (dataDir !== undefined) await tightenDataDir(dataDir)
   } catch (err) {
+    await client?.close().catch(() => {})
     await unlock()
     if (err instanceof DatabaseError) throw err
     throw new DatabaseError(`cannot open the embedded database in ${dataDir ?? 'memory'} (${(err as Error).message})`, { cause: err })
   }
-  const database = await pgliteDatabase(client, timeoutMs)
+  const opened = client
+  const database = await pgliteDatabase(opened, timeoutMs)
   return {
     ...database,
     async close () {
-      await client.close()
+      await opened.close()
       await unlock()
     }
   }
@@ -255,11 +275,10 @@ export async function resolveDatabase (option: DatabaseOption | undefined, fallb
  * processes, and two of them writing one directory would corrupt it; a stale lock is taken over.
  */
 async function lockDirectory (dir: string): Promise<() => Promise<void>> {
-  await mkdir(dir, { recursive: true })
   const file = join(dir, 'fastify-simplejwt.lock')
   for (;;) {
     try {
-      const handle = await open(file, 'wx')
+      const handle = await open(file, 'wx', 0o600)
       await handle.writeFile(String(process.pid))
       await handle.close()
       return () => rm(file, { force: true })
