@@ -6,7 +6,8 @@ import { createVerifier } from 'fast-jwt'
 import type { FastifyInstance } from 'fastify'
 import { keySettings } from '../src/domain/settings.js'
 import { HMAC_KEY_BYTES, isHmac, keyedVerifier, loadKeySet } from '../src/domain/keys.js'
-import { createTokenService, type Claims, type ClaimsUser, type Decoded, type TokenClaimsHook } from '../src/domain/tokens.js'
+import { createTokenService, type Claims, type Decoded, type TokenClaimsHook } from '../src/domain/tokens.js'
+import type { AuthenticatedUser } from '../src/domain/authentication.js'
 import { storedSigningKey } from '../src/db/secrets.js'
 
 declare module '@fastify/jwt' {
@@ -16,17 +17,7 @@ declare module '@fastify/jwt' {
   }
 }
 
-/** What `request.user` holds on a route guarded by `fastify.authenticate`. */
-export interface AuthenticatedUser extends ClaimsUser {
-  /** The validated token's claims. */
-  claims: Claims
-  /**
-   * True under AUTH_STATELESS: nothing was loaded from the database; the id is the token's, and the
-   * names and email come from `username`, `first_name`, `last_name`, `email` claims when present
-   * (empty otherwise); isStaff and isSuperuser are always false (simplejwt's TokenUser).
-   */
-  stateless?: boolean
-}
+export type { AuthenticatedUser }
 
 export interface JwtPluginOptions {
   /** Extra claims for new tokens (simplejwt's get_token override); reserved claims are dropped with a warning. */
