@@ -1,7 +1,7 @@
 // In-memory stores for the domain tests: the rules run without an app or a database, as
 // @fastify/session's tests run on a fake store.
 import { DuplicateUsername } from '../../src/domain/errors.js'
-import type { TokenStore, UserStore } from '../../src/domain/ports.js'
+import type { AuthUser, TokenStatus, TokenStatusLookup, TokenStore, UserLookup, UserStore } from '../../src/domain/ports.js'
 import type { NewUserRecord, UserRecord } from '../../src/domain/users.js'
 
 export class FakeUserStore implements UserStore {
@@ -54,5 +54,30 @@ export class FakeTokenStore implements TokenStore {
   async revokeAll (userId: number, cutoff: Date): Promise<void> {
     this.revocations.push({ userId, cutoff })
     await this.users?.updateById(userId, { tokensValidAfter: cutoff })
+  }
+}
+
+/** Token statuses by jti, as the token-status cache answers them; unknown tokens are neither blacklisted nor revoked. */
+export class FakeTokenStatuses implements TokenStatusLookup {
+  readonly rows = new Map<string, TokenStatus>()
+  readonly asked: string[] = []
+
+  async status (jti: string): Promise<TokenStatus> {
+    this.asked.push(jti)
+    return this.rows.get(jti) ?? { familyRevoked: false }
+  }
+}
+
+/** The user cache over a fake users store: the row without its password, counting lookups. */
+export class FakeUserLookup implements UserLookup {
+  lookups = 0
+  constructor (private readonly users: FakeUserStore) {}
+
+  async get (id: number): Promise<AuthUser | undefined> {
+    this.lookups++
+    const row = await this.users.findById(id)
+    if (row === undefined) return undefined
+    const { password: _password, lastLogin: _lastLogin, dateJoined: _dateJoined, ...user } = row
+    return user
   }
 }
