@@ -4,7 +4,8 @@ import fastifyJwt, { type JWT } from '@fastify/jwt'
 import { createVerifier } from 'fast-jwt'
 import type { FastifyInstance } from 'fastify'
 import { isHmac, keyedVerifier, type Algorithm, type KeySet } from '../src/domain/keys.js'
-import type { Claims, ClaimsUser, Decoded } from '../src/domain/tokens.js'
+import type { Claims, Decoded } from '../src/domain/tokens.js'
+import type { AuthenticatedUser } from '../src/domain/authentication.js'
 
 declare module '@fastify/jwt' {
   interface FastifyJWT {
@@ -13,17 +14,7 @@ declare module '@fastify/jwt' {
   }
 }
 
-/** What `request.user` holds on a route guarded by `fastify.authenticate`. */
-export interface AuthenticatedUser extends ClaimsUser {
-  /** The validated token's claims. */
-  claims: Claims
-  /**
-   * True under AUTH_STATELESS: nothing was loaded from the database; the id is the token's, and the
-   * names and email come from `username`, `first_name`, `last_name`, `email` claims when present
-   * (empty otherwise); isStaff and isSuperuser are always false (simplejwt's TokenUser).
-   */
-  stateless?: boolean
-}
+export type { AuthenticatedUser }
 
 // Time-based claims are checked by src/domain/tokens.ts against the injected clock, with simplejwt's
 // semantics and messages; fast-jwt checks the format, the pinned algorithm and the signature.

@@ -91,3 +91,16 @@ export interface LoginAttempts {
   /** A successful login clears the username's failures. */
   succeeded: (username: string) => Promise<void>
 }
+
+/** A token's status by its jti (the token-status cache in front of src/db/tokens.ts). */
+export interface TokenStatusLookup {
+  status: (jti: string) => Promise<TokenStatus>
+}
+
+/** What authentication needs of a user; no password hash. */
+export type AuthUser = Pick<UserRecord, 'id' | 'username' | 'firstName' | 'lastName' | 'email' | 'isActive' | 'isStaff' | 'isSuperuser' | 'tokensValidAfter'>
+
+/** The users authentication loads, by id (the user cache in front of the users store). */
+export interface UserLookup {
+  get: (id: number) => Promise<AuthUser | undefined>
+}

@@ -1,7 +1,7 @@
 // In-memory stores for the domain tests: the rules run without an app or a database, as
 // @fastify/session's tests run on a fake store.
 import { DuplicateUsername } from '../../src/domain/errors.js'
-import type { BlacklistEntry, BlacklistReason, Presenter, RefreshRecord, TokenStatus, TokenStore, UserStore } from '../../src/domain/ports.js'
+import type { AuthUser, BlacklistEntry, BlacklistReason, Presenter, RefreshRecord, TokenStatus, TokenStatusLookup, TokenStore, UserLookup, UserStore } from '../../src/domain/ports.js'
 import type { NewUserRecord, UserRecord } from '../../src/domain/users.js'
 
 export class FakeUserStore implements UserStore {
@@ -100,5 +100,30 @@ export class FakeTokenStore implements TokenStore {
     if (this.blacklisted.has(jti)) return false
     this.blacklisted.set(jti, { jti, reason, blacklistedAt: at, expiresAt, ip: presenter.ip ?? null, userAgent: presenter.userAgent ?? null })
     return true
+  }
+}
+
+/** Token statuses by jti, as the token-status cache answers them; unknown tokens are neither blacklisted nor revoked. */
+export class FakeTokenStatuses implements TokenStatusLookup {
+  readonly rows = new Map<string, TokenStatus>()
+  readonly asked: string[] = []
+
+  async status (jti: string): Promise<TokenStatus> {
+    this.asked.push(jti)
+    return this.rows.get(jti) ?? { familyRevoked: false }
+  }
+}
+
+/** The user cache over a fake users store: the row without its password, counting lookups. */
+export class FakeUserLookup implements UserLookup {
+  lookups = 0
+  constructor (private readonly users: FakeUserStore) {}
+
+  async get (id: number): Promise<AuthUser | undefined> {
+    this.lookups++
+    const row = await this.users.findById(id)
+    if (row === undefined) return undefined
+    const { password: _password, lastLogin: _lastLogin, dateJoined: _dateJoined, ...user } = row
+    return user
   }
 }

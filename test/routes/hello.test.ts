@@ -6,16 +6,16 @@ import {
   TEST_KEY, testDatabase
 } from '../helper.js'
 
+// The greeting, and the guard's wiring: what JWTAuthentication answers reaches the client as DRF's 401
+// with its challenge. The header and token rules themselves are unit-tested without an app in
+// test/domain/authentication.test.ts; the signature and format checks of the real verifier
+// (@fastify/jwt, fast-jwt) stay here, as they need the app's own signer.
 // One database for every app of this file: the default app, and apps with other settings on top of it.
 const clock = new Clock()
 const database = await testDatabase(t)
 const app = await build(t, {}, { clock, database })
-const leewayApp = await build(t, { JWT_LEEWAY: 30 }, { clock, database })
-const AUDIENCE = 'conformance-audience'
-const ISSUER = 'https://issuer.conformance.test'
-const audApp = await build(t, { JWT_AUDIENCE: AUDIENCE, JWT_ISSUER: ISSUER }, { clock, database })
-const twoTypesApp = await build(t, { AUTH_HEADER_TYPES: ['Bearer', 'JWT'] }, { clock, database })
 const jwtFirstApp = await build(t, { AUTH_HEADER_TYPES: ['JWT', 'Bearer'] }, { clock, database })
+const bothApp = await build(t, { AUTH_TOKEN_CLASSES: ['access', 'sliding'] }, { clock, database })
 
 t.beforeEach(async () => {
   clock.ms = FIXED_MS
@@ -33,7 +33,6 @@ const NOT_VALID = (message: string) => ({
 const INVALID = NOT_VALID('Token is invalid or expired')
 const NOT_PROVIDED = { detail: 'Authentication credentials were not provided.' }
 const BAD_HEADER = { detail: 'Authorization header must contain two space-delimited values', code: 'bad_authorization_header' }
-const NO_USER = { detail: 'Token contained no recognizable user identification', code: 'token_not_valid' }
 
 type Assert = Pick<typeof t, 'equal' | 'same' | 'match'>
 
@@ -63,11 +62,6 @@ function signRaw (header: string, payload: string, key = TEST_KEY): string {
   return `${header}.${payload}.${createHmac('sha256', key).update(`${header}.${payload}`).digest('base64url')}`
 }
 
-function without (claims: Record<string, unknown>, name: string): Record<string, unknown> {
-  const { [name]: _removed, ...rest } = claims
-  return rest
-}
-
 t.test('GET /api/hello/: the tutorial answer with a valid access token (row 33)', async t => {
   await createUser(app)
   const { access } = await obtainPair(app)
@@ -90,55 +84,48 @@ t.test('GET /api/hello/: the greeting names the user the token names', async t =
   assertHello(t, await hello(`Bearer ${forge(accessClaims(clock, { user_id: 2 }))}`), 'Hello Mary Jane Watson', 'forged')
 })
 
-t.test('GET /api/hello/: no Authorization header is "not provided" (row 34)', async t => {
-  assert401(t, await hello(), NOT_PROVIDED)
+t.test('GET /api/hello/: the guard answers DRF\'s 401 with the challenge (rows 34, 36, 41)', async t => {
+  await createUser(app)
+  const { access } = await obtainPair(app)
+  assert401(t, await hello(), NOT_PROVIDED, 'no header')
   assert401(t, await hello(''), NOT_PROVIDED, 'empty header')
-  assert401(t, await hello('   '), NOT_PROVIDED, 'only spaces')
-})
-
-t.test('GET /api/hello/: another scheme is "not provided", even with a valid token (rows 38, 39)', async t => {
-  await createUser(app)
-  const { access } = await obtainPair(app)
-  assert401(t, await hello('Basic c3BpZGVybWFuOnVuZGVyb29z'), NOT_PROVIDED, 'Basic')
-  // The scheme is case-sensitive in simplejwt.
-  for (const scheme of ['bearer', 'BEARER', 'JWT', 'Token', 'Bearer:', 'Bearerx']) {
-    assert401(t, await hello(`${scheme} ${access}`), NOT_PROVIDED, scheme)
-  }
-  // A token alone, without any scheme, is one part that is not a scheme.
-  assert401(t, await hello(access), NOT_PROVIDED, 'token alone')
-  // bytes.split() splits on ASCII whitespace only: a no-break space joins scheme and token.
-  assert401(t, await hello(`Bearer\u00a0${access}`), NOT_PROVIDED, 'no-break space')
-})
-
-t.test('GET /api/hello/: the header is split on any run of whitespace (row 40)', async t => {
-  await createUser(app)
-  const { access } = await obtainPair(app)
-  assertHello(t, await hello(`Bearer  ${access}`), undefined, 'two spaces')
-  assertHello(t, await hello(`Bearer\t${access}`), undefined, 'tab')
-  assertHello(t, await hello(`Bearer \t ${access}`), undefined, 'space, tab, space')
-  assertHello(t, await hello(`Bearer ${access} `), undefined, 'trailing space')
-  assertHello(t, await hello(` Bearer ${access}`), undefined, 'leading space')
-  // bytes.split() also splits on vertical tab and form feed.
-  assertHello(t, await hello(`Bearer\v${access}`), undefined, 'vertical tab')
-  assertHello(t, await hello(`Bearer\f${access}`), undefined, 'form feed')
-})
-
-t.test('GET /api/hello/: "Bearer" alone or with more than one value is a bad header (rows 41, 42)', async t => {
-  await createUser(app)
-  const { access } = await obtainPair(app)
+  assert401(t, await hello(`bearer ${access}`), NOT_PROVIDED, 'lowercase bearer')
   assert401(t, await hello('Bearer'), BAD_HEADER, 'Bearer alone')
-  assert401(t, await hello('Bearer   '), BAD_HEADER, 'Bearer and spaces')
-  assert401(t, await hello('Bearer a b'), BAD_HEADER, 'Bearer a b')
-  assert401(t, await hello(`Bearer ${access} ${access}`), BAD_HEADER, 'two valid tokens')
-  assert401(t, await hello(`Bearer ${access} x`), BAD_HEADER, 'a valid token and more')
+  assert401(t, await hello('Bearer garbage'), INVALID, 'a garbage token')
+  assert401(t, await hello(`Bearer ${forge(accessClaims(clock, { exp: clock.seconds }))}`), INVALID, 'an expired token')
+  assertHello(t, await hello(`Bearer\t${access}`), undefined, 'scheme and token apart by a tab')
 })
 
-t.test('GET /api/hello/: a garbage token (row 36)', async t => {
-  for (const token of ['garbage', 'a.b.c', 'a.b', 'a.b.c.d', '..', '.', 'eyJ.eyJ.', '€']) {
-    assert401(t, await hello(`Bearer ${token}`), INVALID, JSON.stringify(token))
-  }
-  // Far beyond any token we mint (row 63's 100 KB header): refused without being parsed.
-  assert401(t, await hello(`Bearer ${'a'.repeat(102407)}`), INVALID, '100 KB token')
+t.test('GET /api/hello/: a token issued before revoke-all is refused', async t => {
+  await createUser(app)
+  const { access } = await obtainPair(app)
+  assertHello(t, await hello(`Bearer ${access}`), undefined, 'before')
+  clock.tick(1)
+  const { access: other } = await obtainPair(app)
+  clock.tick(1)
+  const res = await app.inject({ method: 'POST', url: '/api/token/revoke-all/', headers: bearer(other) })
+  t.equal(res.statusCode, 200, 'revoke-all')
+  assert401(t, await hello(`Bearer ${access}`), NOT_VALID('Token is blacklisted'), 'after')
+  assert401(t, await hello(`Bearer ${other}`), NOT_VALID('Token is blacklisted'), 'the revoking token too')
+  assertHello(t, await hello(`Bearer ${(await obtainPair(app)).access}`), undefined, 'a new login')
+})
+
+t.test('GET /api/hello/: sliding tokens when AUTH_TOKEN_CLASSES has sliding', async t => {
+  await createUser(app)
+  const res = await bothApp.inject({ method: 'POST', url: '/api/token/sliding/', payload: { username: 'spiderman', password: 'underoos' } })
+  const { token } = res.json()
+  assertHello(t, await hello(`Bearer ${token}`, bothApp), undefined, 'sliding on the app with sliding')
+  assertHello(t, await hello(`Bearer ${(await obtainPair(app)).access}`, bothApp), undefined, 'access on the app with sliding')
+  assert401(t, await hello(`Bearer ${token}`), NOT_VALID('Token has wrong type'), 'sliding on the default app')
+  await bothApp.inject({ method: 'POST', url: '/api/token/sliding/blacklist/', payload: { token } })
+  assert401(t, await hello(`Bearer ${token}`, bothApp), {
+    detail: 'Given token not valid for any token type',
+    code: 'token_not_valid',
+    messages: [
+      { token_class: 'AccessToken', token_type: 'access', message: 'Token has wrong type' },
+      { token_class: 'SlidingToken', token_type: 'sliding', message: 'Token is blacklisted' }
+    ]
+  }, 'a blacklisted sliding token')
 })
 
 t.test('GET /api/hello/: well-signed tokens whose header or payload is not a JSON object', async t => {
@@ -173,34 +160,6 @@ t.test('GET /api/hello/: a header or payload that is not UTF-8 is invalid (PyJWT
   assertHello(t, await hello(`Bearer ${forge(accessClaims(clock, { name: 'Andr\u00e9' }))}`), undefined, 'payload in UTF-8')
 })
 
-t.test('GET /api/hello/: an expired token, by moving the clock (row 37)', async t => {
-  await createUser(app)
-  const { access } = await obtainPair(app)
-  clock.tick(299)
-  assertHello(t, await hello(`Bearer ${access}`), undefined, 'one second before exp')
-  clock.tick(1)
-  assert401(t, await hello(`Bearer ${access}`), INVALID, 'at exp')
-  clock.tick(3600)
-  assert401(t, await hello(`Bearer ${access}`), INVALID, 'an hour later')
-})
-
-t.test('GET /api/hello/: an expired forged token (row 37)', async t => {
-  await createUser(app)
-  const expired = forge(accessClaims(clock, { exp: clock.seconds - 59, iat: clock.seconds - 359 }))
-  assert401(t, await hello(`Bearer ${expired}`), INVALID)
-  const atExp = forge(accessClaims(clock, { exp: clock.seconds }))
-  assert401(t, await hello(`Bearer ${atExp}`), INVALID, 'exp == now')
-  assertHello(t, await hello(`Bearer ${forge(accessClaims(clock, { exp: clock.seconds + 1 }))}`), undefined, 'exp == now + 1')
-})
-
-t.test('GET /api/hello/: a refresh token is the wrong type (row 35)', async t => {
-  await createUser(app)
-  const { refresh } = await obtainPair(app)
-  assert401(t, await hello(`Bearer ${refresh}`), NOT_VALID('Token has wrong type'))
-  const other = forge(accessClaims(clock, { token_type: 'sliding' }))
-  assert401(t, await hello(`Bearer ${other}`), NOT_VALID('Token has wrong type'), 'token_type sliding')
-})
-
 t.test('GET /api/hello/: a token for an inactive user (row 43)', async t => {
   await createUser(app)
   const ghost = await createUser(app, { username: 'ghost', password: 'boo', isActive: false })
@@ -223,35 +182,6 @@ t.test('GET /api/hello/: a token for a user id that does not exist (row 44)', as
   // Beyond PostgreSQL's integer column, yet a safe JSON integer: still "not found", not a fault.
   const huge = forge(accessClaims(clock, { user_id: 2 ** 53 - 1 }))
   assert401(t, await hello(`Bearer ${huge}`), { detail: 'User not found', code: 'user_not_found' }, '2^53 - 1')
-})
-
-t.test('GET /api/hello/: a token without user_id (row 45)', async t => {
-  await createUser(app)
-  const token = forge(without(accessClaims(clock), 'user_id'))
-  assert401(t, await hello(`Bearer ${token}`), NO_USER)
-})
-
-t.test('GET /api/hello/: a token without token_type (row 46)', async t => {
-  await createUser(app)
-  const token = forge(without(accessClaims(clock), 'token_type'))
-  assert401(t, await hello(`Bearer ${token}`), NOT_VALID('Token has no type'))
-})
-
-t.test('GET /api/hello/: a token without jti (row 47)', async t => {
-  await createUser(app)
-  const token = forge(without(accessClaims(clock), 'jti'))
-  assert401(t, await hello(`Bearer ${token}`), NOT_VALID('Token has no id'))
-  // exp is checked before jti, and jti before token_type, as simplejwt's Token.verify() does.
-  const neither = forge(without(without(accessClaims(clock), 'jti'), 'token_type'))
-  assert401(t, await hello(`Bearer ${neither}`), NOT_VALID('Token has no id'), 'no jti, no token_type')
-})
-
-t.test('GET /api/hello/: a token without exp', async t => {
-  await createUser(app)
-  const token = forge(without(accessClaims(clock), 'exp'))
-  assert401(t, await hello(`Bearer ${token}`), NOT_VALID("Token has no 'exp' claim"))
-  const bare = forge({ user_id: 1 })
-  assert401(t, await hello(`Bearer ${bare}`), NOT_VALID("Token has no 'exp' claim"), 'only user_id')
 })
 
 t.test('GET /api/hello/: alg "none", in any casing, with or without a signature (row 48)', async t => {
@@ -368,128 +298,6 @@ t.test('GET /api/hello/: an unknown crit header parameter is refused (spec D6)',
   }
 })
 
-t.test('GET /api/hello/: odd exp, iat and nbf values are invalid, not a fault (spec D5)', async t => {
-  await createUser(app)
-  const now = clock.seconds
-  const odd: Record<string, Record<string, unknown>> = {
-    'exp as a string': { exp: String(now + 300) },
-    'exp 1e20': { exp: 1e20 },
-    'exp past year 9999': { exp: 253402300800 },
-    'exp null': { exp: null },
-    'exp true': { exp: true },
-    'exp [n]': { exp: [now + 300] },
-    'iat as a string': { iat: String(now) },
-    'iat 1e20': { iat: 1e20 },
-    'nbf as a string': { nbf: String(now) },
-    'nbf -1e20': { nbf: -1e20 }
-  }
-  for (const [label, claims] of Object.entries(odd)) {
-    assert401(t, await hello(`Bearer ${forge(accessClaims(clock, claims))}`), INVALID, label)
-  }
-  // exp as a 1e20 literal that JSON.parse reads as a number.
-  const rawPayload = JSON.stringify(accessClaims(clock)).replace(/"exp":\d+/, '"exp":1e20')
-  assert401(t, await hello(`Bearer ${forge({}, { rawPayload })}`), INVALID, 'exp written 1e20')
-  // The last second Python's datetime can hold is still a valid expiry.
-  assertHello(t, await hello(`Bearer ${forge(accessClaims(clock, { exp: 253402300799 }))}`), undefined, 'exp 9999-12-31T23:59:59Z')
-})
-
-t.test('GET /api/hello/: iat or nbf in the future (PyJWT 2.6)', async t => {
-  await createUser(app)
-  const now = clock.seconds
-  assert401(t, await hello(`Bearer ${forge(accessClaims(clock, { iat: now + 1 }))}`), INVALID, 'iat now + 1')
-  assert401(t, await hello(`Bearer ${forge(accessClaims(clock, { iat: now + 3600 }))}`), INVALID, 'iat in an hour')
-  assert401(t, await hello(`Bearer ${forge(accessClaims(clock, { nbf: now + 1 }))}`), INVALID, 'nbf now + 1')
-  assertHello(t, await hello(`Bearer ${forge(accessClaims(clock, { nbf: now }))}`), undefined, 'nbf now')
-  assertHello(t, await hello(`Bearer ${forge(accessClaims(clock, { iat: now - 10 }))}`), undefined, 'iat in the past')
-  assertHello(t, await hello(`Bearer ${forge(without(accessClaims(clock), 'iat'))}`), undefined, 'no iat at all')
-  // A token minted at a later clock becomes good once the clock gets there.
-  clock.tick(60)
-  const { access } = await obtainPair(app)
-  clock.tick(-60)
-  assert401(t, await hello(`Bearer ${access}`), INVALID, 'minted a minute ahead')
-  clock.tick(60)
-  assertHello(t, await hello(`Bearer ${access}`), undefined, 'once the clock caught up')
-})
-
-t.test('GET /api/hello/: JWT_LEEWAY widens exp, iat and nbf', async t => {
-  await createUser(app)
-  const now = clock.seconds
-  const on = leewayApp
-  const cases: Array<[string, Record<string, unknown>, boolean]> = [
-    ['iat now + 30', { iat: now + 30 }, true],
-    ['iat now + 31', { iat: now + 31 }, false],
-    ['nbf now + 30', { nbf: now + 30 }, true],
-    ['nbf now + 31', { nbf: now + 31 }, false],
-    ['exp now - 29', { exp: now - 29, iat: now - 329 }, true],
-    ['exp now - 30', { exp: now - 30, iat: now - 330 }, false]
-  ]
-  for (const [label, claims, accepted] of cases) {
-    const res = await hello(`Bearer ${forge(accessClaims(clock, claims))}`, on)
-    if (accepted) assertHello(t, res, undefined, label)
-    else assert401(t, res, INVALID, label)
-    // The app without leeway refuses all of them.
-    assert401(t, await hello(`Bearer ${forge(accessClaims(clock, claims))}`), INVALID, `${label} without leeway`)
-  }
-
-  const { access } = await obtainPair(on)
-  clock.tick(300 + 29)
-  assertHello(t, await hello(`Bearer ${access}`, on), undefined, '29 s after exp')
-  clock.tick(1)
-  assert401(t, await hello(`Bearer ${access}`, on), INVALID, '30 s after exp')
-})
-
-t.test('GET /api/hello/: aud and iss are checked when JWT_AUDIENCE and JWT_ISSUER are set', async t => {
-  await createUser(app)
-  const { access } = await obtainPair(audApp)
-  t.same(Object.keys(decodeParts(access).payload), ['token_type', 'exp', 'iat', 'jti', 'user_id', 'aud', 'iss'])
-  assertHello(t, await hello(`Bearer ${access}`, audApp), undefined, 'minted by this app')
-
-  const good = { aud: AUDIENCE, iss: ISSUER }
-  const cases: Array<[string, Record<string, unknown>, boolean]> = [
-    ['forged with both', good, true],
-    ['aud among several', { ...good, aud: ['other', AUDIENCE] }, true],
-    ['aud as a one-element list', { ...good, aud: [AUDIENCE] }, true],
-    ['no aud', { iss: ISSUER }, false],
-    ['another aud', { ...good, aud: 'other' }, false],
-    ['aud differs in case', { ...good, aud: AUDIENCE.toUpperCase() }, false],
-    ['aud list without ours', { ...good, aud: ['other'] }, false],
-    ['empty aud list', { ...good, aud: [] }, false],
-    ['aud list with a non-string', { ...good, aud: [AUDIENCE, 1] }, false],
-    ['aud as a number', { ...good, aud: 1 }, false],
-    ['no iss', { aud: AUDIENCE }, false],
-    ['another iss', { ...good, iss: 'https://evil.test' }, false],
-    ['iss as a list', { ...good, iss: [ISSUER] }, false]
-  ]
-  for (const [label, claims, accepted] of cases) {
-    const res = await hello(`Bearer ${forge(accessClaims(clock, claims))}`, audApp)
-    if (accepted) assertHello(t, res, undefined, label)
-    else assert401(t, res, INVALID, label)
-  }
-
-  // A token of the app without audience lacks both claims.
-  const plain = await obtainPair(app)
-  assert401(t, await hello(`Bearer ${plain.access}`, audApp), INVALID, 'token without aud and iss')
-  // Without the settings, aud and iss are not looked at.
-  assertHello(t, await hello(`Bearer ${access}`), undefined, 'aud token on the app without audience')
-  assertHello(t, await hello(`Bearer ${forge(accessClaims(clock, { aud: 'x', iss: 'y' }))}`), undefined, 'any aud and iss without the settings')
-})
-
-t.test('GET /api/hello/: AUTH_HEADER_TYPES with two schemes accepts both, exactly', async t => {
-  await createUser(app)
-  const { access } = await obtainPair(app)
-  assertHello(t, await hello(`Bearer ${access}`, twoTypesApp), undefined, 'Bearer')
-  assertHello(t, await hello(`JWT ${access}`, twoTypesApp), undefined, 'JWT')
-  assertHello(t, await hello(`JWT\t${access}`, twoTypesApp), undefined, 'JWT and a tab')
-  assert401(t, await hello(`jwt ${access}`, twoTypesApp), NOT_PROVIDED, 'jwt')
-  assert401(t, await hello(`Token ${access}`, twoTypesApp), NOT_PROVIDED, 'Token')
-  assert401(t, await hello('JWT', twoTypesApp), BAD_HEADER, 'JWT alone')
-  assert401(t, await hello('JWT a b', twoTypesApp), BAD_HEADER, 'JWT a b')
-  assert401(t, await hello('JWT garbage', twoTypesApp), INVALID, 'JWT garbage')
-  assert401(t, await hello(undefined, twoTypesApp), NOT_PROVIDED, 'no header')
-  // The default app knows Bearer only.
-  assert401(t, await hello(`JWT ${access}`), NOT_PROVIDED, 'JWT on the default app')
-})
-
 t.test('GET /api/hello/: the challenge names the first of AUTH_HEADER_TYPES', async t => {
   await createUser(app)
   const { access } = await obtainPair(app)
@@ -505,21 +313,6 @@ t.test('GET /api/hello/: the challenge names the first of AUTH_HEADER_TYPES', as
   const res = await jwtFirstApp.inject({ method: 'POST', url: '/api/token/', payload: { username: 'spiderman', password: 'wrong' } })
   t.equal(res.statusCode, 401, 'login failure')
   t.equal(res.headers['www-authenticate'], 'JWT realm="api"', 'login failure challenge')
-})
-
-t.test('GET /api/hello/: the odd user_id types are refused (spec D4, rows 49, 50)', async t => {
-  await createUser(app)
-  const base = accessClaims(clock)
-  for (const userId of ['"1"', '" 1"', '1.0', '1.5', '1e0', '10e-1', 'true', 'null', '[1]', '{}', '"abc"', '""', '0', '-1', '-0', '1180591620717411303424', '9007199254740993']) {
-    const rawPayload = JSON.stringify({ ...base, user_id: 0 }).replace('"user_id":0', `"user_id":${userId}`)
-    assert401(t, await hello(`Bearer ${forge({}, { rawPayload })}`), NO_USER, `user_id ${userId}`)
-  }
-  // The last of duplicated members wins, as for JSON.parse.
-  const duplicated = JSON.stringify(base).replace('"user_id":1', '"user_id":1,"user_id":1.0')
-  assert401(t, await hello(`Bearer ${forge({}, { rawPayload: duplicated })}`), NO_USER, 'user_id 1 then 1.0')
-  const fixed = JSON.stringify(base).replace('"user_id":1', '"user_id":"1","user_id":1')
-  assertHello(t, await hello(`Bearer ${forge({}, { rawPayload: fixed })}`), undefined, 'user_id "1" then 1')
-  assertHello(t, await hello(`Bearer ${forge(base)}`), undefined, 'user_id 1')
 })
 
 t.test('POST /api/hello/: another method is 405 with DRF\'s wording (row 52)', async t => {
