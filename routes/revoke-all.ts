@@ -22,7 +22,7 @@ const revokeAllRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     }
   }, async (request) => {
-    await fastify.simplejwt.blacklist.revokeAll(request.user.id, new Date(fastify.simplejwt.now()))
+    await fastify.simplejwt.accounts.revokeAll(request.user.id)
     return {}
   })
 }

@@ -64,7 +64,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       response: {
         200: documented(EmptySchema, 'The token is valid.', EMPTY_EXAMPLES),
         ...bodyErrorResponses('token'),
-        401: tokenErrorResponse('The token is invalid, expired, blacklisted or revoked.', ['invalid', 'blacklisted']),
+        401: tokenErrorResponse('The token is invalid, expired, blacklisted or revoked, or its user is inactive.', ['invalid', 'blacklisted', 'noActiveAccount']),
         503: ServiceUnavailableResponse
       }
     }

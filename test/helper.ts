@@ -114,7 +114,9 @@ export async function createUser (app: FastifyInstance, spec: UserSpec = {}) {
     lastName: spec.lastName ?? 'Parker',
     email: spec.email ?? '',
     isActive: spec.isActive ?? true,
-    isStaff: spec.isStaff ?? false
+    isStaff: spec.isStaff ?? false,
+    // Joined well before any test clock (tokens issued before a user joined are refused).
+    dateJoined: new Date(Date.UTC(2026, 0, 1))
   })
 }
 

@@ -783,7 +783,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The token is invalid, expired, blacklisted or revoked. */
+            /** @description The token is invalid, expired, blacklisted or revoked, or its user is inactive. */
             401: {
                 headers: {
                     /** @description The authentication challenge, on every 401. */

@@ -35,7 +35,7 @@ export async function followNotifications<K> (
 }
 
 /** What the authentication hook needs of a user; the password hash is never cached. */
-export type CachedUser = Omit<User, 'password' | 'lastLogin' | 'dateJoined'>
+export type CachedUser = Omit<User, 'password' | 'lastLogin'>
 
 /** The NOTIFY channel the users table announces changes on (drizzle/0001_user_change_notify.sql). */
 export const USER_CHANGED_CHANNEL = 'fsj_user_changed'
@@ -55,6 +55,6 @@ export function createUserCache ({ load, ...options }: UserCacheOptions): Cache<
 
 export type UserCache = ReturnType<typeof createUserCache>
 
-function strip ({ password: _password, lastLogin: _lastLogin, dateJoined: _dateJoined, ...user }: User): CachedUser {
+function strip ({ password: _password, lastLogin: _lastLogin, ...user }: User): CachedUser {
   return user
 }

@@ -1,12 +1,17 @@
 // simplejwt's token_blacklist: outstanding and blacklisted tokens, revoked families, the per-user cut-off.
 import { and, eq, gt, inArray, lt, sql, TransactionRollbackError, type SQL } from 'drizzle-orm'
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core'
-import { blacklistedTokens, outstandingTokens, revokedTokenFamilies, users, type BlacklistReason } from './schema.js'
+import { blacklistedTokens, outstandingTokens, revokedTokenFamilies, users, type BlacklistReason, type User } from './schema.js'
 import type { Db } from './client.js'
 import { createCache, type Cache, type CacheOptions } from '../domain/cache.js'
-import type { Presenter, RefreshRecord, TokenStatus } from '../domain/ports.js'
+import type { Issued, Presenter, RefreshRecord, TokenStatus } from '../domain/ports.js'
+import type { UserChanges } from '../domain/users.js'
+import { MAX_USER_ID } from '../domain/users.js'
 
 export type { Presenter, RefreshRecord, TokenStatus } from '../domain/ports.js'
+
+/** Thrown inside a rotation's transaction to roll it back when another rotation won. */
+class LostRotation extends Error {}
 
 const clip = (value: string | undefined, length: number) => value?.slice(0, length)
 
@@ -44,7 +49,8 @@ async function deleteExpired (db: Db, table: PgTable, key: PgColumn, expiresAt: 
 /**
  * Outstanding and blacklisted refresh tokens, and revoked families: the only code that touches
  * them (rest_framework_simplejwt/token_blacklist). Every decision that must be race-free is one
- * statement whose unique key settles the race.
+ * statement whose unique key settles the race, or a transaction under the user's row lock (a mint
+ * against a revocation).
  */
 export function createBlacklistRepository (db: Db, userChanged: (id: number) => void = () => {}, cacheOptions?: StatusCacheOptions) {
   async function readStatus (jti: string): Promise<TokenStatus> {
@@ -96,18 +102,35 @@ export function createBlacklistRepository (db: Db, userChanged: (id: number) => 
     },
 
     /**
-     * Rotation as one atomic step: blacklists the presented token and records its successor in one
-     * transaction. Of any number of concurrent calls for the same token, on any number of instances,
-     * exactly one returns true; the others change nothing.
+     * Mints under the user's row lock, held FOR SHARE: mints of one user run side by side, and a
+     * revocation (revokeAll, FOR UPDATE) waits for them, as they wait for it. `mint` reads the user
+     * as committed now and may throw to refuse (the transaction rolls back); what it returns is
+     * recorded before the lock is let go. A rotation whose presented token is already blacklisted
+     * (a concurrent rotation won) records nothing and reports `lost`.
      */
-    async rotate (old: { jti: string, expiresAt: Date }, next: RefreshRecord, presenter: Presenter): Promise<boolean> {
-      const rotated = await db.transaction(async (tx) => {
-        if (!await insertOnce(tx, old.jti, 'rotated', old.expiresAt, next.createdAt, presenter)) return false
-        await tx.insert(outstandingTokens).values(next)
-        return true
-      })
-      cache?.invalidate(old.jti)
-      return rotated
+    async issue<T> (userId: number, mint: (user: User | undefined) => Issued<T>): Promise<{ lost: false, value: T } | { lost: true }> {
+      let rotated: string | undefined
+      try {
+        const value = await db.transaction(async (tx) => {
+          const [user] = Number.isSafeInteger(userId) && userId >= 1 && userId <= MAX_USER_ID
+            ? await tx.select().from(users).where(eq(users.id, userId)).for('share')
+            : []
+          const issued = mint(user)
+          if (issued.rotated !== undefined) {
+            const old = issued.rotated
+            rotated = old.jti
+            if (!await insertOnce(tx, old.jti, 'rotated', old.expiresAt, issued.outstand?.createdAt ?? new Date(), old.presenter)) throw new LostRotation()
+          }
+          if (issued.outstand !== undefined) await tx.insert(outstandingTokens).values(issued.outstand).onConflictDoNothing()
+          return issued.value
+        })
+        return { lost: false, value }
+      } catch (err) {
+        if (err instanceof LostRotation) return { lost: true }
+        throw err
+      } finally {
+        if (rotated !== undefined) cache?.invalidate(rotated)
+      }
     },
 
     /**
@@ -127,16 +150,27 @@ export function createBlacklistRepository (db: Db, userChanged: (id: number) => 
     },
 
     /**
-     * "Log out everywhere": blacklists every unexpired outstanding refresh token of a user and sets the
-     * user's cut-off, so that every token issued before `cutoff` is refused.
+     * "Log out everywhere", serialised against every mint of the user (`issue`): locks the user's row
+     * FOR UPDATE (waiting for the mints in flight), then reads the cut-off from `clock`, so that every
+     * token minted before has an `iat` at or before it; sets it, with `changes` (a new password, a
+     * deactivation), and blacklists every unexpired outstanding token of the user, in one transaction.
+     * The updated user, or undefined when there is none.
      */
-    async revokeAll (userId: number, cutoff: Date): Promise<void> {
-      await db.transaction(async (tx) => {
-        await tx.update(users).set({ tokensValidAfter: cutoff }).where(eq(users.id, userId))
+    async revokeAll (userId: number, clock: () => Date, changes: UserChanges = {}): Promise<User | undefined> {
+      if (!Number.isSafeInteger(userId) || userId < 1 || userId > MAX_USER_ID) return undefined
+      const updated = await db.transaction(async (tx) => {
+        const [locked] = await tx.select({ id: users.id }).from(users).where(eq(users.id, userId)).for('update')
+        if (locked === undefined) return undefined
+        const cutoff = clock()
+        const [row] = await tx.update(users).set({ ...changes, tokensValidAfter: cutoff }).where(eq(users.id, userId)).returning()
         await blacklistOutstanding(tx, and(eq(outstandingTokens.userId, userId), gt(outstandingTokens.expiresAt, cutoff)), 'revoke_all', cutoff)
+        return row
       })
-      cache?.clear()
-      userChanged(userId)
+      if (updated !== undefined) {
+        cache?.clear()
+        userChanged(userId)
+      }
+      return updated
     },
 
     /**

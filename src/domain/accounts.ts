@@ -28,7 +28,7 @@ export interface AccountsOptions {
 }
 
 export function createAccounts ({ users, tokens, now }: AccountsOptions) {
-  const revokeAll = (id: number) => tokens.revokeAll(id, new Date(now()))
+  const clock = () => new Date(now())
 
   return {
     /** Creates a user (argon2id hash); throws DuplicateUsername when the name is taken. */
@@ -41,20 +41,20 @@ export function createAccounts ({ users, tokens, now }: AccountsOptions) {
      * reactivating later does not bring the old ones back.
      */
     async update (id: number, changes: AccountChanges): Promise<UserRecord | undefined> {
-      const updated = await users.updateById(id, changes)
-      if (updated !== undefined && changes.isActive === false) await revokeAll(id)
-      return updated
+      // One transaction, serialised against the user's logins and refreshes (TokenStore.revokeAll).
+      if (changes.isActive === false) return tokens.revokeAll(id, clock, changes)
+      return users.updateById(id, changes)
     },
 
     /** Sets a new password and revokes every token from the old one. Undefined when there is no such user. */
     async setPassword (id: number, password: string): Promise<UserRecord | undefined> {
-      const updated = await users.updateById(id, { password: await hashPassword(password) })
-      if (updated !== undefined) await revokeAll(id)
-      return updated
+      return tokens.revokeAll(id, clock, { password: await hashPassword(password) })
     },
 
     /** Log out everywhere: every refresh token blacklisted, every earlier access token refused. */
-    revokeAll
+    async revokeAll (id: number): Promise<void> {
+      await tokens.revokeAll(id, clock)
+    }
   }
 }
 

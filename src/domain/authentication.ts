@@ -3,7 +3,7 @@
 // Fastify glue. Mirrors rest_framework_simplejwt/authentication.py: get_header → get_raw_token →
 // get_validated_token → get_user.
 import { AuthenticationFailed, InvalidToken, NotAuthenticated, TokenError, TOKEN_MESSAGES } from './errors.js'
-import { issuedBefore, isRevoked, type Claims, type ClaimsUser, type TokenService, type TokenType } from './tokens.js'
+import { isCutOff, isRevoked, type Claims, type ClaimsUser, type TokenService, type TokenType } from './tokens.js'
 import type { Config } from './settings.js'
 import type { TokenStatusLookup, UserLookup } from './ports.js'
 
@@ -96,7 +96,7 @@ export function createAuthentication ({ settings, tokens, tokenStatus, users }: 
     if (user === undefined) throw new AuthenticationFailed('User not found', 'user_not_found')
     if (!user.isActive) throw new AuthenticationFailed('User is inactive', 'user_inactive')
     // Revocation without a per-request blacklist lookup: the user row already carries the cut-off.
-    if (issuedBefore(claims, user.tokensValidAfter)) {
+    if (isCutOff(claims, user)) {
       throw new InvalidToken('Given token not valid for any token type', [
         { token_class: tokenClass, token_type: type, message: TOKEN_MESSAGES.blacklisted }
       ])

@@ -48,11 +48,34 @@ export interface TokenStatus {
   familyRevoked: boolean
 }
 
-/** The refresh tokens users hold (simplejwt's token_blacklist). */
+/**
+ * What a mint under a user's lock asks the store to record with it: the new token (OutstandingToken),
+ * and for a rotation the presented token's blacklisting, which only one of concurrent rotations wins.
+ */
+export interface Issued<T> {
+  value: T
+  outstand?: RefreshRecord
+  rotated?: { jti: string, expiresAt: Date, presenter: Presenter }
+}
+
+/** The refresh tokens users hold (simplejwt's token_blacklist), and the per-user revocation. */
 export interface TokenStore {
-  /** Blacklists every unexpired outstanding token of the user and sets the user's cut-off. */
-  revokeAll: (userId: number, cutoff: Date) => Promise<void>
-  /** Records a newly minted token. */
+  /**
+   * Log out everywhere, serialised against every mint of the user (`issue`): waits for the mints in
+   * flight, then reads the cut-off from `clock`, so that every token minted before it has an `iat` at
+   * or before the cut-off; sets it with `changes` (a new password, a deactivation) in the same
+   * transaction and blacklists the user's unexpired outstanding tokens. Undefined when there is no
+   * such user.
+   */
+  revokeAll: (userId: number, clock: () => Date, changes?: UserChanges) => Promise<UserRecord | undefined>
+  /**
+   * Mints under the user's lock, shared with other mints and exclusive of a revocation (`revokeAll`):
+   * `mint` sees the user as the database has it now (undefined when gone) and may throw to refuse;
+   * what it returns is recorded in the same transaction. `lost` when `rotated` was already blacklisted
+   * (another request rotated the token first): then nothing is recorded.
+   */
+  issue: <T>(userId: number, mint: (user: UserRecord | undefined) => Issued<T>) => Promise<{ lost: false, value: T } | { lost: true }>
+  /** Records a newly minted token outside any lock (imports, tests). */
   outstand: (token: RefreshRecord) => Promise<void>
   /** A token's status, from memory when the store keeps it there. */
   status: (jti: string) => Promise<TokenStatus>
@@ -60,17 +83,12 @@ export interface TokenStore {
   freshStatus: (jti: string) => Promise<TokenStatus>
   /** Blacklists one token; true when this call did it, false when it already was. */
   add: (jti: string, reason: BlacklistReason, expiresAt: Date, at: Date, presenter?: Presenter) => Promise<boolean>
-  /**
-   * Blacklists `old` and records `next`, atomically; of concurrent calls for one token exactly one
-   * returns true, and the others change nothing.
-   */
-  rotate: (old: { jti: string, expiresAt: Date }, next: RefreshRecord, presenter: Presenter) => Promise<boolean>
   /** Blacklists a whole family and marks it revoked; true when this call revoked it. */
   revokeFamily: (family: string, userId: number | undefined, at: Date, expiresAt: Date) => Promise<boolean>
 }
 
 /** What a token check needs of its user: whether it is active, and its revocation cut-off. */
-export interface TokenUser { isActive: boolean, tokensValidAfter: Date | null }
+export interface TokenUser { isActive: boolean, tokensValidAfter: Date | null, dateJoined: Date }
 
 /** The users token checks load, by id (the user cache in the service). */
 export interface TokenUsers {
@@ -98,7 +116,7 @@ export interface TokenStatusLookup {
 }
 
 /** What authentication needs of a user; no password hash. */
-export type AuthUser = Pick<UserRecord, 'id' | 'username' | 'firstName' | 'lastName' | 'email' | 'isActive' | 'isStaff' | 'isSuperuser' | 'tokensValidAfter'>
+export type AuthUser = Pick<UserRecord, 'id' | 'username' | 'firstName' | 'lastName' | 'email' | 'isActive' | 'isStaff' | 'isSuperuser' | 'tokensValidAfter' | 'dateJoined'>
 
 /** The users authentication loads, by id (the user cache in front of the users store). */
 export interface UserLookup {

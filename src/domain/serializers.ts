@@ -5,10 +5,10 @@
 import { AuthenticationFailed, InvalidToken, TokenError, TOKEN_MESSAGES } from './errors.js'
 import { hashPassword, needsRehash, verifyDummyPassword, verifyPassword, type PasswordLog } from './passwords.js'
 import type { LoginQueue } from './login-queue.js'
-import type { LoginAttempts, Presenter, RefreshAttempts, TokenStatus, TokenStore, TokenUsers, UserStore } from './ports.js'
+import type { LoginAttempts, Presenter, RefreshAttempts, RefreshRecord, TokenStatus, TokenStore, TokenUser, TokenUsers, UserStore } from './ports.js'
 import type { UserRecord } from './users.js'
 import type { Config } from './settings.js'
-import { issuedBefore, isRevoked, REFRESH_EXP_CLAIM, type Claims, type TokenService } from './tokens.js'
+import { isCutOff, isRevoked, REFRESH_EXP_CLAIM, type Claims, type TokenService } from './tokens.js'
 
 /** What the credentials check needs of the users store: the lookup, and the rehash of a legacy hash. */
 export type CredentialUsers = Pick<UserStore, 'findByUsername'> & {
@@ -63,14 +63,15 @@ export async function authenticateCredentials (
     // our argon2id now, while the plain password is at hand. Only after a successful login, so that
     // the extra hash cannot tell a right password from a wrong one for an inactive account.
     if (user !== undefined && matches && user.isActive && needsRehash(user.password)) {
-      await users.rehashPassword(user.id, user.password, await hashPassword(password))
+      const rehashed = await hashPassword(password)
+      if (await users.rehashPassword(user.id, user.password, rehashed)) user = { ...user, password: rehashed }
     }
   } finally {
     leave()
   }
   if (user === undefined || !matches || !user.isActive) {
     await loginThrottle.failed(username, ip)
-    throw new AuthenticationFailed('No active account found with the given credentials')
+    throw badCredentials()
   }
   await loginThrottle.succeeded(username)
   return user
@@ -97,6 +98,7 @@ export interface SerializerDeps {
 }
 
 const noActiveAccount = () => new AuthenticationFailed('No active account found for the given token.', 'no_active_account')
+const badCredentials = () => new AuthenticationFailed('No active account found with the given credentials')
 
 /**
  * The token serializers of simplejwt, one function each, with what we add: token families and
@@ -114,9 +116,29 @@ export function createTokenSerializers (deps: SerializerDeps) {
     : expiresAt(claims)
 
   /** A login starts a family: its first token's jti names it, and every rotation inherits it. */
-  async function startFamily (claims: Claims, userId: number, until: Date): Promise<void> {
-    const jti = jtiOf(claims)
-    await blacklist.outstand({ jti, userId, family: jti, createdAt: new Date(now()), expiresAt: until })
+  const familyRoot = (claims: Claims, userId: number, until: Date): RefreshRecord =>
+    ({ jti: jtiOf(claims), userId, family: jtiOf(claims), createdAt: new Date(now()), expiresAt: until })
+
+  /** A token's user must be there and active, and the token issued after the user's cut-off. */
+  function checkUser (user: TokenUser | undefined, claims: Claims): void {
+    if (user === undefined || !user.isActive) throw noActiveAccount()
+    if (isCutOff(claims, user)) throw blacklisted()
+  }
+
+  /**
+   * Mints for a login, under the user's lock (TokenStore.issue): the checked password must still be
+   * the user's and the user still active, so that a login checked before a password change or a
+   * deactivation, but minting after it, gets nothing; one minting before it has its tokens issued at
+   * or before the revocation's cut-off, which refuses them.
+   */
+  async function issueForLogin<T> (user: UserRecord, mint: (current: UserRecord) => { value: T, outstand: RefreshRecord }): Promise<T> {
+    const issued = await blacklist.issue(user.id, (current) => {
+      if (current === undefined || !current.isActive || current.password !== user.password) throw badCredentials()
+      return mint(current)
+    })
+    if (issued.lost) throw badCredentials()
+    if (config.UPDATE_LAST_LOGIN) await users.touchLastLogin(user.id, new Date(now()))
+    return issued.value
   }
 
   /**
@@ -161,8 +183,7 @@ export function createTokenSerializers (deps: SerializerDeps) {
     await refreshThrottle.hit(userId)
     const [status, user] = await Promise.all([blacklist.status(jtiOf(claims)), userCache.get(userId)])
     await checkBlacklist(status, userId, caller)
-    if (user === undefined || !user.isActive) throw noActiveAccount()
-    if (issuedBefore(claims, user.tokensValidAfter)) throw blacklisted()
+    checkUser(user, claims)
     return { userId, status }
   }
 
@@ -170,10 +191,10 @@ export function createTokenSerializers (deps: SerializerDeps) {
     /** TokenObtainPairSerializer: a refresh and an access token for the credentials' user. */
     async obtainPair (credentials: { username: string, password: string }, caller: Caller): Promise<{ refresh: string, access: string }> {
       const user = await authenticateCredentials(deps, { ...credentials, ip: caller.ip, log: caller.log })
-      const { refresh, access, refreshClaims } = tokens.obtainPair(user.id, user)
-      await startFamily(refreshClaims, user.id, expiresAt(refreshClaims))
-      if (config.UPDATE_LAST_LOGIN) await users.touchLastLogin(user.id, new Date(now()))
-      return { refresh, access }
+      return issueForLogin(user, (current) => {
+        const { refresh, access, refreshClaims } = tokens.obtainPair(current.id, current)
+        return { value: { refresh, access }, outstand: familyRoot(refreshClaims, current.id, expiresAt(refreshClaims)) }
+      })
     },
 
     /**
@@ -183,21 +204,28 @@ export function createTokenSerializers (deps: SerializerDeps) {
      */
     async refresh (raw: string, caller: Caller): Promise<{ access: string, refresh?: string }> {
       const claims = orInvalid(() => tokens.validate(raw, 'refresh'))
+      // From memory first: a revoked token is refused (and a replay detected) without a transaction.
       const { userId, status } = await checkRefreshable(raw, claims, caller)
-      const access = tokens.accessFrom(claims)
-      if (!config.ROTATE_REFRESH_TOKENS) return { access }
-
       const jti = jtiOf(claims)
-      const next = tokens.rotate(claims)
-      const record = { jti: next.jti, userId, family: status.family ?? jti, parentJti: jti, createdAt: new Date(now()), expiresAt: new Date(next.exp * 1000) }
-      if (!config.BLACKLIST_AFTER_ROTATION) {
-        await blacklist.outstand(record)
-      } else if (!await blacklist.rotate({ jti, expiresAt: expiresAt(claims) }, record, caller)) {
-        // Another request rotated this token first: it is a replay like any other.
+      // Then under the user's lock, against the user as committed now: a revocation since the check
+      // above refuses the refresh, and one after it finds this refresh's tokens at or before its cut-off.
+      const issued = await blacklist.issue<{ access: string, refresh?: string }>(userId, (user) => {
+        checkUser(user, claims)
+        const access = tokens.accessFrom(claims)
+        if (!config.ROTATE_REFRESH_TOKENS) return { value: { access } }
+        const next = tokens.rotate(claims)
+        return {
+          value: { access, refresh: next.token },
+          outstand: { jti: next.jti, userId, family: status.family ?? jti, parentJti: jti, createdAt: new Date(now()), expiresAt: new Date(next.exp * 1000) },
+          rotated: config.BLACKLIST_AFTER_ROTATION ? { jti, expiresAt: expiresAt(claims), presenter: caller } : undefined
+        }
+      })
+      if (issued.lost) {
+        // Another request rotated this token first (spec D8): it is a replay like any other.
         await checkBlacklist(await blacklist.freshStatus(jti), userId, caller)
         throw blacklisted()
       }
-      return { access, refresh: next.token }
+      return issued.value
     },
 
     /**
@@ -214,7 +242,9 @@ export function createTokenSerializers (deps: SerializerDeps) {
         userId === undefined ? undefined : userCache.get(userId)
       ])
       if (status !== undefined && isRevoked(status)) throw blacklisted()
-      if (user !== undefined && issuedBefore(claims, user.tokensValidAfter)) throw blacklisted()
+      // simplejwt's verify reads no user, and a token naming nobody here still passes; but the token
+      // of a deactivated user is refused, as is one from before the user's cut-off.
+      if (user !== undefined) checkUser(user, claims)
     },
 
     /**
@@ -231,17 +261,23 @@ export function createTokenSerializers (deps: SerializerDeps) {
     /** TokenObtainSlidingSerializer: a sliding token, recorded as outstanding; it starts its own family. */
     async obtainSliding (credentials: { username: string, password: string }, caller: Caller): Promise<{ token: string }> {
       const user = await authenticateCredentials(deps, { ...credentials, ip: caller.ip, log: caller.log })
-      const { token, claims } = tokens.obtainSliding(user.id, user)
-      await startFamily(claims, user.id, lastSlidingExpiry(claims))
-      if (config.UPDATE_LAST_LOGIN) await users.touchLastLogin(user.id, new Date(now()))
-      return { token }
+      return issueForLogin(user, (current) => {
+        const { token, claims } = tokens.obtainSliding(current.id, current)
+        return { value: { token }, outstand: familyRoot(claims, current.id, lastSlidingExpiry(claims)) }
+      })
     },
 
     /** TokenRefreshSlidingSerializer: the same token with a renewed exp, until its refresh_exp. */
     async refreshSliding (raw: string, caller: Caller): Promise<{ token: string }> {
       const claims = orInvalid(() => tokens.validate(raw, 'sliding'))
-      await checkRefreshable(raw, claims, caller)
-      return { token: orInvalid(() => tokens.refreshSliding(claims)).token }
+      const { userId } = await checkRefreshable(raw, claims, caller)
+      // Under the user's lock, as a refresh token's refresh is.
+      const issued = await blacklist.issue(userId, (user) => {
+        checkUser(user, claims)
+        return { value: { token: orInvalid(() => tokens.refreshSliding(claims)).token } }
+      })
+      if (issued.lost) throw blacklisted()
+      return issued.value
     },
 
     /** Not in simplejwt: log out of a sliding token, by its jti (it and every refresh of it). */

@@ -213,20 +213,26 @@ function valueEndAt (json: string, start: number): number {
 /**
  * The one "is this token revoked" rule for refresh and sliding tokens: blacklisted (logged out,
  * rotated away, revoked with its user), or of a family revoked after a reuse. The per-user cut-off
- * (log out everywhere, password change, deactivation) is `issuedBefore`, for every token type.
+ * (log out everywhere, password change, deactivation) is `isCutOff`, for every token type.
  */
 export function isRevoked (status: { blacklisted?: unknown, familyRevoked: boolean }): boolean {
   return status.blacklisted !== undefined || status.familyRevoked
 }
 
 /**
- * True when a token was issued before a user's cut-off (`tokens_valid_after`), in whole seconds as
- * `iat` is: tokens issued in the cut-off's own second stay valid, so a login right after a password
- * change works. A token without a usable `iat` counts as issued before any cut-off.
+ * The per-user cut-off, for every token type: true when a token was issued at or before its user's
+ * last revocation (`tokens_valid_after`: log out everywhere, a new password, a deactivation), or
+ * before its user was created (`date_joined`: the token of an earlier user who had the same id).
+ * In whole seconds, as `iat` is: a token minted in the revocation's own second is refused, since it
+ * may have been minted before the revocation (a login in that second has to be repeated a second
+ * later); one minted in the creation's own second is kept. A token without a usable `iat` counts as
+ * issued before any revocation.
  */
-export function issuedBefore (claims: Claims, cutoff: Date | null): boolean {
-  if (cutoff === null) return false
-  return !isEpoch(claims.iat) || claims.iat * 1000 < Math.floor(cutoff.getTime() / 1000) * 1000
+export function isCutOff (claims: Claims, user: { tokensValidAfter: Date | null, dateJoined: Date }): boolean {
+  const revokedAt = user.tokensValidAfter
+  if (!isEpoch(claims.iat)) return revokedAt !== null
+  if (revokedAt !== null && claims.iat <= Math.floor(revokedAt.getTime() / 1000)) return true
+  return claims.iat < Math.floor(user.dateJoined.getTime() / 1000)
 }
 
 /** How many verified tokens the backend remembers (first in, first out). */

@@ -34,11 +34,15 @@ t.test('add is idempotent and reports who did it first', async t => {
   t.equal(row?.userAgent?.length, 512, 'a long user agent is clipped, not refused')
 })
 
-t.test('rotate lets exactly one of concurrent callers win, and records only the winner\'s successor', async t => {
+t.test('a rotation (issue with `rotated`) lets exactly one of concurrent callers win, and records only the winner\'s successor', async t => {
   const user = await createUser(app)
   await repo.outstand({ jti: 'root', userId: user.id, family: 'root', createdAt: at(0), expiresAt: at(60) })
-  const results = await Promise.all(Array.from({ length: 8 }, (_, i) =>
-    repo.rotate({ jti: 'root', expiresAt: at(60) }, { jti: `child${i}`, userId: user.id, family: 'root', parentJti: 'root', createdAt: at(1), expiresAt: at(61) }, {})))
+  const outcomes = await Promise.all(Array.from({ length: 8 }, (_, i) => repo.issue(user.id, () => ({
+    value: i,
+    outstand: { jti: `child${i}`, userId: user.id, family: 'root', parentJti: 'root', createdAt: at(1), expiresAt: at(61) },
+    rotated: { jti: 'root', expiresAt: at(60), presenter: {} }
+  }))))
+  const results = outcomes.map(outcome => !outcome.lost)
   t.equal(results.filter(Boolean).length, 1)
   const children = (await activeFor(app.simplejwt.db, user.id)).filter(jti => jti.startsWith('child'))
   t.equal(children.length, 1)
@@ -65,7 +69,7 @@ t.test('revokeAll sets the cut-off and blacklists only unexpired tokens of that 
   await repo.outstand({ jti: 'p1', userId: peter.id, family: 'p1', createdAt: at(0), expiresAt: at(60) })
   await repo.outstand({ jti: 'p0', userId: peter.id, family: 'p0', createdAt: at(-200), expiresAt: at(-100) })
   await repo.outstand({ jti: 'm1', userId: mj.id, family: 'm1', createdAt: at(0), expiresAt: at(60) })
-  await repo.revokeAll(peter.id, at(10))
+  await repo.revokeAll(peter.id, () => at(10))
   t.equal((await repo.status('p1')).blacklisted?.reason, 'revoke_all')
   t.equal((await repo.status('p0')).blacklisted, undefined, 'expired tokens need no row')
   t.equal((await repo.status('m1')).blacklisted, undefined)

@@ -383,16 +383,19 @@ t.test('a user that is missing or inactive (rows 43, 44)', async t => {
   await refuses(t, authenticate(`Bearer ${minted}`), AuthenticationFailed, USER_INACTIVE, 'after deactivation')
 })
 
-t.test('the user\'s cut-off ends tokens issued before its second, for each token class', async t => {
+t.test('the user\'s cut-off ends tokens issued in its second or before, for each token class', async t => {
   for (const [type, message] of [['access', ACCESS_MSG], ['sliding', SLIDING_MSG]] as const) {
     const { clock, store, tokens, authenticate } = await setup({ AUTH_TOKEN_CLASSES: [type] })
     const token = type === 'access' ? tokens.obtainPair(1).access : tokens.obtainSliding(1).token
-    // Issued in the cut-off's own second: still valid (a login right after a password change works).
+    // Issued in the cut-off's own second: refused, since it may have been minted before the revocation.
     await store.updateById(1, { tokensValidAfter: new Date(clock.ms + 999) })
-    await accepts(t, authenticate(`Bearer ${token}`), `${type}: same second`)
+    await refuses(t, authenticate(`Bearer ${token}`), InvalidToken, NOT_VALID(message('Token is blacklisted')), `${type}: same second`)
+    await store.updateById(1, { tokensValidAfter: new Date(clock.ms - 1000) })
+    await accepts(t, authenticate(`Bearer ${token}`), `${type}: issued the second after`)
     clock.tick(1)
     await store.updateById(1, { tokensValidAfter: new Date(clock.ms) })
     await refuses(t, authenticate(`Bearer ${token}`), InvalidToken, NOT_VALID(message('Token is blacklisted')), `${type}: issued before`)
+    clock.tick(1)
     // A token without iat counts as issued before any cut-off.
     const noIat = forge(without({ ...access(), token_type: type }, 'iat'))
     await refuses(t, authenticate(`Bearer ${noIat}`), InvalidToken, NOT_VALID(message('Token is blacklisted')), `${type}: no iat`)

@@ -3,7 +3,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto'
 import t from 'tap'
 import { TOKEN_MESSAGES, TokenError } from '../../src/domain/errors.js'
 import {
-  accessClaimsFromRefresh, checkClaims, createTokenService, isCompactJws, issuedBefore, MAX_TOKEN_LENGTH,
+  accessClaimsFromRefresh, checkClaims, createTokenService, isCompactJws, isCutOff, MAX_TOKEN_LENGTH,
   newClaims, newJti, rawMemberValue, userIdOf, type Claims, type Decoded, type TokenSettings
 } from '../../src/domain/tokens.js'
 
@@ -423,14 +423,19 @@ t.test('rawMemberValue: the source text of a top-level member', async t => {
   t.equal(rawMemberValue('{"\\u0061":9}', 'a'), '9', 'keys are compared decoded')
 })
 
-t.test('issuedBefore: tokens from before the user\'s cut-off, in whole seconds', async t => {
+t.test('isCutOff: tokens from the user\'s last revocation or before, or from before the user existed, in whole seconds', async t => {
+  const joined = new Date(NOW_MS - 86_400_000 + 400)
+  const user = (cutoff: Date | null) => ({ tokensValidAfter: cutoff, dateJoined: joined })
   const cutoff = new Date(NOW_MS + 400)
-  t.equal(issuedBefore(access({ iat: NOW - 1 }), null), false, 'no cut-off')
-  t.equal(issuedBefore(access({ iat: NOW - 1 }), cutoff), true, 'a second before')
-  t.equal(issuedBefore(access({ iat: NOW }), cutoff), false, 'in the cut-off\'s own second')
-  t.equal(issuedBefore(access({ iat: NOW + 1 }), cutoff), false, 'after')
-  t.equal(issuedBefore(without(access(), 'iat'), cutoff), true, 'no iat')
-  t.equal(issuedBefore(access({ iat: String(NOW + 10) }), cutoff), true, 'iat as a string')
+  t.equal(isCutOff(access({ iat: NOW - 1 }), user(null)), false, 'no cut-off')
+  t.equal(isCutOff(access({ iat: NOW - 1 }), user(cutoff)), true, 'a second before')
+  t.equal(isCutOff(access({ iat: NOW }), user(cutoff)), true, 'in the cut-off\'s own second: it may have been minted before the revocation')
+  t.equal(isCutOff(access({ iat: NOW + 1 }), user(cutoff)), false, 'after')
+  t.equal(isCutOff(without(access(), 'iat'), user(cutoff)), true, 'no iat')
+  t.equal(isCutOff(without(access(), 'iat'), user(null)), false, 'no iat and no revocation')
+  t.equal(isCutOff(access({ iat: String(NOW + 10) }), user(cutoff)), true, 'iat as a string')
+  t.equal(isCutOff(access({ iat: NOW - 86_400 - 1 }), user(null)), true, 'a second before the user was created: an earlier user of the same id')
+  t.equal(isCutOff(access({ iat: NOW - 86_400 }), user(null)), false, 'in the creation\'s own second')
 })
 
 function service (overrides: Partial<TokenSettings> = {}, clock = { ms: NOW_MS }) {

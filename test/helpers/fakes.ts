@@ -1,7 +1,7 @@
 // In-memory stores for the domain tests: the rules run without an app or a database, as
 // @fastify/session's tests run on a fake store.
 import { DuplicateUsername } from '../../src/domain/errors.js'
-import type { AuthUser, BlacklistEntry, BlacklistReason, Presenter, RefreshRecord, TokenStatus, TokenStatusLookup, TokenStore, UserLookup, UserStore } from '../../src/domain/ports.js'
+import type { AuthUser, BlacklistEntry, BlacklistReason, Issued, Presenter, RefreshRecord, TokenStatus, TokenStatusLookup, TokenStore, UserLookup, UserStore } from '../../src/domain/ports.js'
 import type { NewUserRecord, UserRecord } from '../../src/domain/users.js'
 
 export class FakeUserStore implements UserStore {
@@ -57,12 +57,26 @@ export class FakeTokenStore implements TokenStore {
   readonly revokedFamilies = new Set<string>()
   constructor (private readonly users?: FakeUserStore) {}
 
-  async revokeAll (userId: number, cutoff: Date): Promise<void> {
+  async revokeAll (userId: number, clock: () => Date, changes: Partial<UserRecord> = {}): Promise<UserRecord | undefined> {
+    const cutoff = clock()
+    const updated = await this.users?.updateById(userId, { ...changes, tokensValidAfter: cutoff })
+    if (this.users !== undefined && updated === undefined) return undefined
     this.revocations.push({ userId, cutoff })
-    await this.users?.updateById(userId, { tokensValidAfter: cutoff })
     for (const token of this.outstanding.values()) {
       if (token.userId === userId && token.expiresAt > cutoff) this.blacklist(token.jti, 'revoke_all', token.expiresAt, cutoff)
     }
+    return updated
+  }
+
+  /** Mints in one step (nothing runs in between in memory): the user as stored, then the records. */
+  async issue<T> (userId: number, mint: (user: UserRecord | undefined) => Issued<T>): Promise<{ lost: false, value: T } | { lost: true }> {
+    const issued = mint(await this.users?.findById(userId))
+    if (issued.rotated !== undefined) {
+      const old = issued.rotated
+      if (!this.blacklist(old.jti, 'rotated', old.expiresAt, issued.outstand?.createdAt ?? new Date(), old.presenter)) return { lost: true }
+    }
+    if (issued.outstand !== undefined) await this.outstand(issued.outstand)
+    return { lost: false, value: issued.value }
   }
 
   async outstand (token: RefreshRecord): Promise<void> {
@@ -123,7 +137,7 @@ export class FakeUserLookup implements UserLookup {
     this.lookups++
     const row = await this.users.findById(id)
     if (row === undefined) return undefined
-    const { password: _password, lastLogin: _lastLogin, dateJoined: _dateJoined, ...user } = row
+    const { password: _password, lastLogin: _lastLogin, ...user } = row
     return user
   }
 }

@@ -107,6 +107,8 @@ t.test('GET /api/hello/: a token issued before revoke-all is refused', async t =
   t.equal(res.statusCode, 200, 'revoke-all')
   assert401(t, await hello(`Bearer ${access}`), NOT_VALID('Token is blacklisted'), 'after')
   assert401(t, await hello(`Bearer ${other}`), NOT_VALID('Token is blacklisted'), 'the revoking token too')
+  assert401(t, await hello(`Bearer ${(await obtainPair(app)).access}`), NOT_VALID('Token is blacklisted'), 'a new login in the revocation\'s own second')
+  clock.tick(1)
   assertHello(t, await hello(`Bearer ${(await obtainPair(app)).access}`), undefined, 'a new login')
 })
 
