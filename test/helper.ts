@@ -103,6 +103,7 @@ export interface UserSpec {
   email?: string
   isActive?: boolean
   isStaff?: boolean
+  isSuperuser?: boolean
 }
 
 /** Creates a user as the CLI does (argon2id hash); defaults to the tutorial's spiderman / underoos, Peter Parker. */
@@ -114,7 +115,8 @@ export async function createUser (app: FastifyInstance, spec: UserSpec = {}) {
     lastName: spec.lastName ?? 'Parker',
     email: spec.email ?? '',
     isActive: spec.isActive ?? true,
-    isStaff: spec.isStaff ?? false
+    isStaff: spec.isStaff ?? false,
+    isSuperuser: spec.isSuperuser ?? false
   })
 }
 
