@@ -108,7 +108,10 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     return target
   }
 
-  /** 403 unless the authenticated user may make `changes` to `target` (undefined: a new user). */
+  /**
+   * 403 unless the authenticated user may make `changes` to `target` (undefined: a new user). The
+   * guard above has refused an inactive user already, and set request.user's flags from the store.
+   */
   function permitted (request: FastifyRequest, target: User | undefined, changes: FlagChanges): void {
     if (!canAdminister({ ...request.user, isActive: true }, target, changes)) throw new ApiError(403, PERMISSION_DENIED)
   }
