@@ -103,6 +103,7 @@ export interface UserSpec {
   email?: string
   isActive?: boolean
   isStaff?: boolean
+  isSuperuser?: boolean
 }
 
 /** Creates a user as the CLI does (argon2id hash); defaults to the tutorial's spiderman / underoos, Peter Parker. */
@@ -115,6 +116,7 @@ export async function createUser (app: FastifyInstance, spec: UserSpec = {}) {
     email: spec.email ?? '',
     isActive: spec.isActive ?? true,
     isStaff: spec.isStaff ?? false,
+    isSuperuser: spec.isSuperuser ?? false,
     // Joined well before any test clock (tokens issued before a user joined are refused).
     dateJoined: new Date(Date.UTC(2026, 0, 1))
   })

@@ -175,7 +175,7 @@ export interface paths {
         put?: never;
         /**
          * Create a user
-         * @description Creates a user with a password (stored as an argon2id hash, never returned), names, email and flags, as Django's admin does. The username must be free. Staff only.
+         * @description Creates a user with a password (stored as an argon2id hash, never returned), names, email and flags, as Django's admin does. The username must be free. Staff only; only a superuser may create a staff user or a superuser.
          */
         post: operations["createUser"];
         delete?: never;
@@ -193,7 +193,7 @@ export interface paths {
         };
         /**
          * Read a user
-         * @description One user by id: names, email, flags, and when they joined and last logged in; never the password hash. Staff only.
+         * @description One user by id: names, email, flags, and when they joined and last logged in; never the password hash. Staff only (superusers included: reading is not administering).
          */
         get: operations["getUser"];
         put?: never;
@@ -203,7 +203,7 @@ export interface paths {
         head?: never;
         /**
          * Update a user
-         * @description Changes any of first_name, last_name, email, is_active, is_staff and is_superuser; other fields are ignored (the username is fixed, the password has its own route). Setting is_active to false revokes every token of the user, as POST …/deactivate/ does, so that reactivating brings none of them back. Staff only.
+         * @description Changes any of first_name, last_name, email, is_active, is_staff and is_superuser; other fields are ignored (the username is fixed, the password has its own route). Setting is_active to false revokes every token of the user, as POST …/deactivate/ does, so that reactivating brings none of them back. Staff only; only a superuser may update a superuser or change is_staff or is_superuser (setting a flag to the value it has is no change).
          */
         patch: operations["updateUser"];
         trace?: never;
@@ -219,7 +219,7 @@ export interface paths {
         put?: never;
         /**
          * Set a user's password
-         * @description Replaces the user's password (stored as an argon2id hash) and, as the CLI's changepassword does, revokes every token the user holds: they must log in again with the new password. Staff only.
+         * @description Replaces the user's password (stored as an argon2id hash) and, as the CLI's changepassword does, revokes every token the user holds: they must log in again with the new password. Staff only; only a superuser may act on a superuser.
          */
         post: operations["setUserPassword"];
         delete?: never;
@@ -239,7 +239,7 @@ export interface paths {
         put?: never;
         /**
          * Deactivate a user
-         * @description Sets is_active to false and revokes every token of the user: the user can neither log in nor use a token obtained before. PATCH is_active back to true to reactivate (old tokens stay revoked). Staff only.
+         * @description Sets is_active to false and revokes every token of the user: the user can neither log in nor use a token obtained before. PATCH is_active back to true to reactivate (old tokens stay revoked). Staff only; only a superuser may act on a superuser.
          */
         post: operations["deactivateUser"];
         delete?: never;
@@ -259,7 +259,7 @@ export interface paths {
         put?: never;
         /**
          * Log a user out everywhere
-         * @description Blacklists every outstanding refresh token of the user and rejects every access token issued before now, as POST /api/token/revoke-all/ does for oneself. Tokens obtained afterwards work as usual. Staff only.
+         * @description Blacklists every outstanding refresh token of the user and rejects every access token issued before now, as POST /api/token/revoke-all/ does for oneself. Tokens obtained afterwards work as usual. Staff only; only a superuser may act on a superuser.
          */
         post: operations["revokeUserTokens"];
         delete?: never;
@@ -1610,13 +1610,13 @@ export interface operations {
                          */
                         count: number;
                         /**
-                         * @description The next page's URL, or null on the last page.
-                         * @example http://127.0.0.1:3000/api/admin/users/?page=2
+                         * @description The next page's URL, relative to the host (path and query), or null on the last page.
+                         * @example /api/admin/users/?page=2
                          */
                         next: string | null;
                         /**
-                         * @description The previous page's URL, or null on the first page.
-                         * @example http://127.0.0.1:3000/api/admin/users/
+                         * @description The previous page's URL, relative to the host (path and query), or null on the first page.
+                         * @example /api/admin/users/
                          */
                         previous: string | null;
                         /** @description This page's users, by id. */
@@ -1720,7 +1720,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The authenticated user is not staff. */
+            /** @description The authenticated user is not staff, or is staff but not a superuser and acts on a superuser or grants or revokes is_staff or is_superuser. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2014,7 +2014,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The authenticated user is not staff. */
+            /** @description The authenticated user is not staff, or is staff but not a superuser and acts on a superuser or grants or revokes is_staff or is_superuser. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2174,7 +2174,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The authenticated user is not staff. */
+            /** @description The authenticated user is not staff, or is staff but not a superuser and acts on a superuser or grants or revokes is_staff or is_superuser. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2429,7 +2429,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The authenticated user is not staff. */
+            /** @description The authenticated user is not staff, or is staff but not a superuser and acts on a superuser or grants or revokes is_staff or is_superuser. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2610,7 +2610,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The authenticated user is not staff. */
+            /** @description The authenticated user is not staff, or is staff but not a superuser and acts on a superuser or grants or revokes is_staff or is_superuser. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2782,7 +2782,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The authenticated user is not staff. */
+            /** @description The authenticated user is not staff, or is staff but not a superuser and acts on a superuser or grants or revokes is_staff or is_superuser. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2886,7 +2886,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description The authenticated user is not staff. */
+            /** @description The authenticated user is not staff, or is staff but not a superuser and acts on a superuser or grants or revokes is_staff or is_superuser. */
             403: {
                 headers: {
                     [name: string]: unknown;

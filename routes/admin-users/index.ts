@@ -1,9 +1,12 @@
 // User administration over the API, for staff only: the tutorial's Django admin (auth.User), as a DRF
 // ModelViewSet with IsAdminUser, PageNumberPagination and SearchFilter(search_fields=['username']) would serve it
+import type { FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { ApiError, DuplicateUsername, ValidationError } from '../../src/domain/errors.js'
 import { INVALID_EMAIL } from '../../src/domain/drf-fields.js'
+import { canAdminister, type FlagChanges, isAdmin } from '../../src/domain/permissions.js'
+import { storedUser } from '../../src/domain/authentication.js'
 import { DUPLICATE_USERNAME, MAX_USER_ID, SET_PASSWORD_FIELDS, USER_CREATE_FIELDS, USER_UPDATE_FIELDS } from '../../src/domain/users.js'
 import type { User } from '../../src/db/schema.js'
 import { serializer } from '../../plugins/serializer.js'
@@ -38,8 +41,8 @@ function userId (raw: string): number {
   return id
 }
 
-const FORBIDDEN_RESPONSE = documented(DetailSchema, 'The authenticated user is not staff.', {
-  permissionDenied: { summary: 'A user without is_staff', value: PERMISSION_DENIED }
+const FORBIDDEN_RESPONSE = documented(DetailSchema, 'The authenticated user is not staff, or is staff but not a superuser and acts on a superuser or grants or revokes is_staff or is_superuser.', {
+  permissionDenied: { summary: 'A user without is_staff, or staff acting as only a superuser may', value: PERMISSION_DENIED }
 })
 const NOT_FOUND_RESPONSE = documented(DetailSchema, 'No user has this id.', {
   notFound: { summary: 'An unknown id', value: NOT_FOUND }
@@ -67,20 +70,42 @@ const STAFF_ERRORS = { 401: UNAUTHORIZED, 403: FORBIDDEN_RESPONSE, 503: ServiceU
 const BY_ID_ERRORS = { ...STAFF_ERRORS, 404: NOT_FOUND_RESPONSE }
 
 const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  const { users, accounts } = fastify.simplejwt
+  const { users, accounts, config } = fastify.simplejwt
   // Encapsulated guards, as on hello and revoke-all: an access token of an active staff user (DRF's IsAdminUser).
   fastify.addHook('onRequest', fastify.authenticate)
   fastify.addHook('onRequest', async (request) => {
-    // From the user cache rather than request.user, so that stateless authentication (which knows
-    // only the token's claims) is checked against the user as stored too.
-    const user = await fastify.simplejwt.userCache.get(request.user.id)
-    if (user?.isActive !== true || !user.isStaff) throw new ApiError(403, PERMISSION_DENIED)
+    // The user as stored now, whatever the authentication mode (issue 15, finding 6): under
+    // AUTH_STATELESS, fastify.authenticate knows only the token's claims, so the active flag, the
+    // staff and superuser flags and the revocation cut-off are checked here against the database.
+    // From the store rather than the user cache: the cache follows other instances' changes by
+    // LISTEN/NOTIFY, a moment late (longer while that connection lags); an admin request is rare
+    // and privileged, so one read by primary key buys a demotion or a revocation that holds at once.
+    const user = await users.findById(request.user.id)
+    const actor = storedUser(user, request.user.claims, config)
+    if (user === undefined || !isAdmin(user)) throw new ApiError(403, PERMISSION_DENIED)
+    // The handlers' actor: the stored flags, never a stateless token's (always false there).
+    request.user = actor
   })
 
   async function found (raw: string): Promise<User> {
     const user = await users.findById(userId(raw))
     if (user === undefined) throw new ApiError(404, NOT_FOUND)
     return user
+  }
+
+  /** The user with this id, when the authenticated staff user may make `changes` to it; 404 or 403 otherwise. */
+  async function administered (request: FastifyRequest, raw: string, changes: FlagChanges = {}): Promise<User> {
+    const target = await found(raw)
+    permitted(request, target, changes)
+    return target
+  }
+
+  /**
+   * 403 unless the authenticated user may make `changes` to `target` (undefined: a new user). The
+   * guard above has refused an inactive user already, and set request.user's flags from the store.
+   */
+  function permitted (request: FastifyRequest, target: User | undefined, changes: FlagChanges): void {
+    if (!canAdminister({ ...request.user, isActive: true }, target, changes)) throw new ApiError(403, PERMISSION_DENIED)
   }
 
   fastify.get('/', {
@@ -124,7 +149,7 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       ...COMMON,
       operationId: 'createUser',
       summary: 'Create a user',
-      description: 'Creates a user with a password (stored as an argon2id hash, never returned), names, email and flags, as Django\'s admin does. The username must be free. Staff only.',
+      description: 'Creates a user with a password (stored as an argon2id hash, never returned), names, email and flags, as Django\'s admin does. The username must be free. Staff only; only a superuser may create a staff user or a superuser.',
       consumes: BODY_CONTENT_TYPES,
       body: AdminUserCreateSchema,
       response: {
@@ -138,6 +163,7 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     }
   }, async (request, reply) => {
     const body = request.body
+    permitted(request, undefined, { isStaff: body.is_staff, isSuperuser: body.is_superuser })
     let created: User
     try {
       created = await accounts.create({
@@ -163,7 +189,7 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       ...COMMON,
       operationId: 'getUser',
       summary: 'Read a user',
-      description: 'One user by id: names, email, flags, and when they joined and last logged in; never the password hash. Staff only.',
+      description: 'One user by id: names, email, flags, and when they joined and last logged in; never the password hash. Staff only (superusers included: reading is not administering).',
       params: IdParamsSchema,
       response: {
         200: USER_RESPONSE('The user.'),
@@ -178,7 +204,7 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       ...COMMON,
       operationId: 'updateUser',
       summary: 'Update a user',
-      description: 'Changes any of first_name, last_name, email, is_active, is_staff and is_superuser; other fields are ignored (the username is fixed, the password has its own route). Setting is_active to false revokes every token of the user, as POST …/deactivate/ does, so that reactivating brings none of them back. Staff only.',
+      description: 'Changes any of first_name, last_name, email, is_active, is_staff and is_superuser; other fields are ignored (the username is fixed, the password has its own route). Setting is_active to false revokes every token of the user, as POST …/deactivate/ does, so that reactivating brings none of them back. Staff only; only a superuser may update a superuser or change is_staff or is_superuser (setting a flag to the value it has is no change).',
       consumes: BODY_CONTENT_TYPES,
       body: AdminUserUpdateSchema,
       params: IdParamsSchema,
@@ -192,7 +218,6 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     }
   }, async (request) => {
-    const id = userId(request.params.id)
     const body = request.body
     const changes = {
       ...(body.first_name === undefined ? {} : { firstName: body.first_name }),
@@ -202,7 +227,9 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       ...(body.is_staff === undefined ? {} : { isStaff: body.is_staff }),
       ...(body.is_superuser === undefined ? {} : { isSuperuser: body.is_superuser })
     }
-    const updated = Object.keys(changes).length === 0 ? await users.findById(id) : await accounts.update(id, changes)
+    const target = await administered(request, request.params.id, changes)
+    const id = target.id
+    const updated = Object.keys(changes).length === 0 ? target : await accounts.update(id, changes)
     if (updated === undefined) throw new ApiError(404, NOT_FOUND)
     request.log.info({ event: 'admin_user_updated', by: request.user.id, userId: id, fields: Object.keys(changes) }, 'user updated')
     return present(updated)
@@ -214,7 +241,7 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       ...COMMON,
       operationId: 'setUserPassword',
       summary: 'Set a user\'s password',
-      description: 'Replaces the user\'s password (stored as an argon2id hash) and, as the CLI\'s changepassword does, revokes every token the user holds: they must log in again with the new password. Staff only.',
+      description: 'Replaces the user\'s password (stored as an argon2id hash) and, as the CLI\'s changepassword does, revokes every token the user holds: they must log in again with the new password. Staff only; only a superuser may act on a superuser.',
       consumes: BODY_CONTENT_TYPES,
       body: SetPasswordSchema,
       params: IdParamsSchema,
@@ -228,7 +255,7 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     }
   }, async (request) => {
-    const user = await found(request.params.id)
+    const user = await administered(request, request.params.id)
     if (await accounts.setPassword(user.id, request.body.password) === undefined) throw new ApiError(404, NOT_FOUND)
     request.log.info({ event: 'admin_password_set', by: request.user.id, userId: user.id }, 'password set; tokens revoked')
     return {}
@@ -239,7 +266,7 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       ...COMMON,
       operationId: 'deactivateUser',
       summary: 'Deactivate a user',
-      description: 'Sets is_active to false and revokes every token of the user: the user can neither log in nor use a token obtained before. PATCH is_active back to true to reactivate (old tokens stay revoked). Staff only.',
+      description: 'Sets is_active to false and revokes every token of the user: the user can neither log in nor use a token obtained before. PATCH is_active back to true to reactivate (old tokens stay revoked). Staff only; only a superuser may act on a superuser.',
       params: IdParamsSchema,
       response: {
         200: USER_RESPONSE('The deactivated user.', { deactivated: { summary: 'spiderman deactivated', value: { ...SPIDERMAN, is_active: false } } }),
@@ -247,7 +274,7 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     }
   }, async (request) => {
-    const id = userId(request.params.id)
+    const { id } = await administered(request, request.params.id)
     const updated = await accounts.update(id, { isActive: false })
     if (updated === undefined) throw new ApiError(404, NOT_FOUND)
     request.log.info({ event: 'admin_user_deactivated', by: request.user.id, userId: id }, 'user deactivated; tokens revoked')
@@ -259,7 +286,7 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       ...COMMON,
       operationId: 'revokeUserTokens',
       summary: 'Log a user out everywhere',
-      description: 'Blacklists every outstanding refresh token of the user and rejects every access token issued before now, as POST /api/token/revoke-all/ does for oneself. Tokens obtained afterwards work as usual. Staff only.',
+      description: 'Blacklists every outstanding refresh token of the user and rejects every access token issued before now, as POST /api/token/revoke-all/ does for oneself. Tokens obtained afterwards work as usual. Staff only; only a superuser may act on a superuser.',
       params: IdParamsSchema,
       response: {
         200: documented(EmptySchema, 'Every earlier token of the user is revoked.', EMPTY_EXAMPLES),
@@ -267,7 +294,7 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     }
   }, async (request) => {
-    const user = await found(request.params.id)
+    const user = await administered(request, request.params.id)
     await accounts.revokeAll(user.id)
     request.log.info({ event: 'admin_tokens_revoked', by: request.user.id, userId: user.id }, 'tokens revoked')
     return {}

@@ -1,5 +1,7 @@
 // DRF's PageNumberPagination over Django's Paginator, as the admin list uses it: `?page=` (from 1, or
-// "last"), `?page_size=` (capped), and the next/previous links as absolute URLs.
+// "last"), `?page_size=` (capped), and the next/previous links, relative to the host (issue 15,
+// finding 8): DRF builds absolute URLs from the Host header, which the client chooses, so a link
+// could point at any host; a path and query resolve against the URL the client asked, and no more.
 import type { FastifyRequest } from 'fastify'
 import { ApiError } from '../../src/domain/errors.js'
 import { ADMIN_MAX_PAGE_SIZE, ADMIN_PAGE_SIZE } from '../../src/schemas/admin-users.js'
@@ -24,13 +26,17 @@ function pageSize (raw: string | undefined): number {
   return requested === undefined || requested < 1 ? ADMIN_PAGE_SIZE : Math.min(requested, ADMIN_MAX_PAGE_SIZE)
 }
 
-/** DRF's replace_query_param / remove_query_param: the request's absolute URL, keys sorted. */
+/** A base for parsing the request's path; never part of a link. */
+const NO_HOST = 'http://invalid'
+
+/** DRF's replace_query_param / remove_query_param on the request's path and query, keys sorted. */
 function pageUrl (request: FastifyRequest, page: number | undefined): string {
-  const url = new URL(request.url, `${request.protocol}://${request.host}`)
+  const url = new URL(request.url, NO_HOST)
   if (page === undefined) url.searchParams.delete('page')
   else url.searchParams.set('page', String(page))
   url.searchParams.sort()
-  return url.toString()
+  // One leading slash: `//host/…` would be a link to another host.
+  return `${url.pathname.replace(/^\/+/, '/')}${url.search}`
 }
 
 /**

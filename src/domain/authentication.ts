@@ -5,7 +5,7 @@
 import { AuthenticationFailed, InvalidToken, NotAuthenticated, TokenError, TOKEN_MESSAGES } from './errors.js'
 import { isCutOff, isRevoked, type Claims, type ClaimsUser, type TokenService, type TokenType } from './tokens.js'
 import type { Config } from './settings.js'
-import type { TokenStatusLookup, UserLookup } from './ports.js'
+import type { AuthUser, TokenStatusLookup, UserLookup } from './ports.js'
 
 /** What `request.user` holds on a route guarded by `fastify.authenticate`. */
 export interface AuthenticatedUser extends ClaimsUser {
@@ -19,7 +19,7 @@ export interface AuthenticatedUser extends ClaimsUser {
   stateless?: boolean
 }
 
-export type AuthenticationSettings = Pick<Config, 'AUTH_HEADER_TYPES' | 'AUTH_TOKEN_CLASSES' | 'JTI_CLAIM' | 'AUTH_STATELESS'>
+export type AuthenticationSettings = Pick<Config, 'AUTH_HEADER_TYPES' | 'AUTH_TOKEN_CLASSES' | 'JTI_CLAIM' | 'AUTH_STATELESS' | 'TOKEN_TYPE_CLAIM'>
 
 export interface AuthenticationOptions {
   settings: AuthenticationSettings
@@ -72,7 +72,7 @@ export function createAuthentication ({ settings, tokens, tokenStatus, users }: 
     }
     const raw = parts[1]
 
-    const { claims, tokenClass, type } = await validated(raw)
+    const { claims } = await validated(raw)
 
     const userId = tokens.userId(raw, claims)
     if (userId === undefined) throw new InvalidToken(TOKEN_MESSAGES.noUser)
@@ -91,26 +91,34 @@ export function createAuthentication ({ settings, tokens, tokenStatus, users }: 
         stateless: true
       }
     }
-    // From memory in steady state: no database round trip per request (plugins/user-cache.ts).
-    const user = await users.get(userId)
-    if (user === undefined) throw new AuthenticationFailed('User not found', 'user_not_found')
-    if (!user.isActive) throw new AuthenticationFailed('User is inactive', 'user_inactive')
-    // Revocation without a per-request blacklist lookup: the user row already carries the cut-off.
-    if (isCutOff(claims, user)) {
-      throw new InvalidToken('Given token not valid for any token type', [
-        { token_class: tokenClass, token_type: type, message: TOKEN_MESSAGES.blacklisted }
-      ])
-    }
+    // From memory in steady state: no database round trip per request (the user cache).
+    return storedUser(await users.get(userId), claims, settings)
+  }
+}
 
-    return {
-      id: user.id,
-      username: user.username,
-      firstName: user.firstName,
-      lastName: user.lastName,
-      email: user.email,
-      isStaff: user.isStaff,
-      isSuperuser: user.isSuperuser,
-      claims
-    }
+/**
+ * JWTAuthentication.get_user over a user as stored: refuses one that is gone or inactive, and a token
+ * issued at or before the user's revocation cut-off or before the user joined (the revocation lives
+ * on the user row: no per-request blacklist lookup); the user for `request.user` otherwise. The admin
+ * routes run it again on the row read from the database, whatever the authentication mode.
+ */
+export function storedUser (user: AuthUser | undefined, claims: Claims, settings: Pick<Config, 'TOKEN_TYPE_CLAIM'>): AuthenticatedUser {
+  if (user === undefined) throw new AuthenticationFailed('User not found', 'user_not_found')
+  if (!user.isActive) throw new AuthenticationFailed('User is inactive', 'user_inactive')
+  if (isCutOff(claims, user)) {
+    const type = claims[settings.TOKEN_TYPE_CLAIM] === 'sliding' ? 'sliding' : 'access'
+    throw new InvalidToken('Given token not valid for any token type', [
+      { token_class: type === 'sliding' ? 'SlidingToken' : 'AccessToken', token_type: type, message: TOKEN_MESSAGES.blacklisted }
+    ])
+  }
+  return {
+    id: user.id,
+    username: user.username,
+    firstName: user.firstName,
+    lastName: user.lastName,
+    email: user.email,
+    isStaff: user.isStaff,
+    isSuperuser: user.isSuperuser,
+    claims
   }
 }

@@ -39,8 +39,8 @@ export const SPIDERMAN: AdminUser = {
 
 export const PageSchema = Type.Object({
   count: Type.Integer({ description: 'How many users match, over all pages.', examples: [1] }),
-  next: Type.Unsafe<string | null>({ type: 'string', nullable: true, description: 'The next page\'s URL, or null on the last page.', examples: ['http://127.0.0.1:3000/api/admin/users/?page=2'] }),
-  previous: Type.Unsafe<string | null>({ type: 'string', nullable: true, description: 'The previous page\'s URL, or null on the first page.', examples: ['http://127.0.0.1:3000/api/admin/users/'] }),
+  next: Type.Unsafe<string | null>({ type: 'string', nullable: true, description: 'The next page\'s URL, relative to the host (path and query), or null on the last page.', examples: ['/api/admin/users/?page=2'] }),
+  previous: Type.Unsafe<string | null>({ type: 'string', nullable: true, description: 'The previous page\'s URL, relative to the host (path and query), or null on the first page.', examples: ['/api/admin/users/'] }),
   results: Type.Array(AdminUserSchema, { description: 'This page\'s users, by id.' })
 }, { description: 'One page of users, in Django REST framework\'s PageNumberPagination shape.' })
 

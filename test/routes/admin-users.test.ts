@@ -1,12 +1,16 @@
 // /api/admin/users/: user administration for staff (issue 9, item 5)
 import t from 'tap'
-import { bearer, build, Clock, createUser, obtainPair, resetDb } from '../helper.js'
+import type { FastifyInstance } from 'fastify'
+import { accessClaims, bearer, build, Clock, createUser, forge, obtainPair, resetDb, testDatabase } from '../helper.js'
 import { verifyPassword } from '../../src/domain/passwords.js'
 import { activeFor } from '../helpers/db.js'
 
 // Real time: revocation compares the cut-off with tokens' iat, and a login right after must still work.
 const clock = new Clock(Date.now())
-const app = await build(t, {}, { clock })
+const database = await testDatabase(t)
+const app = await build(t, {}, { clock, database })
+// The same service with AUTH_STATELESS on the same database: the admin routes still load the user.
+const statelessApp = await build(t, { AUTH_STATELESS: true }, { clock, database })
 t.beforeEach(() => resetDb(app))
 
 const FORBIDDEN = { detail: 'You do not have permission to perform this action.' }
@@ -18,16 +22,22 @@ const REVOKED = {
 }
 const USER_KEYS = ['id', 'username', 'first_name', 'last_name', 'email', 'is_active', 'is_staff', 'is_superuser', 'date_joined', 'last_login'].sort()
 
-/** A staff user "admin" and its access token. */
+/** A staff user "admin" (not a superuser) and its access token. */
 async function staff (): Promise<string> {
   await createUser(app, { username: 'admin', password: 'admin-pass', firstName: 'Nick', lastName: 'Fury', isStaff: true })
   return (await obtainPair(app, 'admin', 'admin-pass')).access
 }
 
-const as = (access: string) => ({
-  get: (url: string) => app.inject({ method: 'GET', url, headers: bearer(access) }),
-  post: (url: string, payload?: unknown) => app.inject({ method: 'POST', url, headers: bearer(access), ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }) }),
-  patch: (url: string, payload: unknown) => app.inject({ method: 'PATCH', url, headers: bearer(access), payload: payload as Record<string, unknown> })
+/** A superuser "root" (staff too) and its access token. */
+async function superuser (): Promise<string> {
+  await createUser(app, { username: 'root', password: 'root-pass', firstName: 'Maria', lastName: 'Hill', isStaff: true, isSuperuser: true })
+  return (await obtainPair(app, 'root', 'root-pass')).access
+}
+
+const as = (access: string, server: FastifyInstance = app) => ({
+  get: (url: string) => server.inject({ method: 'GET', url, headers: bearer(access) }),
+  post: (url: string, payload?: unknown) => server.inject({ method: 'POST', url, headers: bearer(access), ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }) }),
+  patch: (url: string, payload: unknown) => server.inject({ method: 'PATCH', url, headers: bearer(access), payload: payload as Record<string, unknown> })
 })
 const hello = (access: string) => app.inject({ method: 'GET', url: '/api/hello/', headers: bearer(access) })
 
@@ -93,8 +103,8 @@ t.test('create, read, list: the password hash is never returned', async t => {
   t.notMatch(list.body, /argon2/)
 })
 
-t.test('create: form bodies, defaults and flags', async t => {
-  const access = await staff()
+t.test('create: form bodies, defaults and flags (a superuser: staff may not set is_superuser)', async t => {
+  const access = await superuser()
   const res = await app.inject({
     method: 'POST',
     url: '/api/admin/users/',
@@ -145,8 +155,8 @@ t.test('read, update, act on an unknown id: 404', async t => {
   }
 })
 
-t.test('PATCH: names, email and flags; the username and password are not changed', async t => {
-  const admin = as(await staff())
+t.test('PATCH: names, email and flags; the username and password are not changed (a superuser: staff may not grant is_staff)', async t => {
+  const admin = as(await superuser())
   const user = await createUser(app)
   const before = (await app.simplejwt.users.findById(user.id))?.password
   const res = await admin.patch(`/api/admin/users/${user.id}/`, { first_name: 'Miles', last_name: '', email: 'miles@example.com', is_staff: true, username: 'miles', password: 'nope' })
@@ -258,19 +268,20 @@ t.test('list: pagination in DRF\'s shape', async t => {
   t.same(Object.keys(first.json()), ['count', 'next', 'previous', 'results'])
   t.equal(first.json().count, 25)
   t.equal(first.json().results.length, 20)
-  t.equal(first.json().next, 'http://localhost:80/api/admin/users/?page=2'.replace(':80', ''))
+  // Relative links, not DRF's absolute ones built from the Host header (issue 15, finding 8).
+  t.equal(first.json().next, '/api/admin/users/?page=2')
   t.equal(first.json().previous, null)
 
   const second = await admin.get('/api/admin/users/?page=2')
   t.equal(second.json().results.length, 5)
   t.equal(second.json().next, null)
-  t.equal(second.json().previous, 'http://localhost/api/admin/users/', 'page 1 is the URL without ?page=')
+  t.equal(second.json().previous, '/api/admin/users/', 'page 1 is the URL without ?page=')
 
   const small = await admin.get('/api/admin/users/?page_size=10&page=2&search=user')
   t.equal(small.json().count, 24)
   t.same(small.json().results.map((u: { username: string }) => u.username), ['user11', 'user12', 'user13', 'user14', 'user15', 'user16', 'user17', 'user18', 'user19', 'user20'])
-  t.equal(small.json().next, 'http://localhost/api/admin/users/?page=3&page_size=10&search=user', 'the other parameters are kept')
-  t.equal(small.json().previous, 'http://localhost/api/admin/users/?page_size=10&search=user')
+  t.equal(small.json().next, '/api/admin/users/?page=3&page_size=10&search=user', 'the other parameters are kept')
+  t.equal(small.json().previous, '/api/admin/users/?page_size=10&search=user')
 
   t.equal((await admin.get('/api/admin/users/?page=last&page_size=10')).json().results.length, 5)
   t.equal((await admin.get('/api/admin/users/?page_size=1000')).json().results.length, 25, 'capped at 100, and there are 25')
@@ -283,6 +294,18 @@ t.test('list: pagination in DRF\'s shape', async t => {
     const res = await admin.get(`/api/admin/users/?page=${page}`)
     t.equal(res.statusCode, 404, `page ${page}`)
     t.same(res.json(), { detail: 'Invalid page.' })
+  }
+})
+
+t.test('list: the links never name a host, whatever the Host header says (issue 15, finding 8)', async t => {
+  const access = await staff()
+  for (let i = 1; i <= 4; i++) await createUser(app, { username: `user${i}` })
+  for (const headers of [{ host: 'evil.example' }, { host: 'evil.example:8443', 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' }]) {
+    const res = await app.inject({ method: 'GET', url: '/api/admin/users/?page=2&page_size=2', headers: { ...bearer(access), ...headers } })
+    t.equal(res.statusCode, 200)
+    t.equal(res.json().next, '/api/admin/users/?page=3&page_size=2')
+    t.equal(res.json().previous, '/api/admin/users/?page_size=2')
+    t.notMatch(res.body, /evil/)
   }
 })
 
@@ -320,4 +343,106 @@ t.test('the routes are documented in OpenAPI under the admin tag', async t => {
     t.same(operation?.security, [{ bearerAuth: [] }])
     for (const status of ['401', '403', '503']) t.ok(operation?.responses[status], `${id} documents ${status}`)
   }
+})
+
+t.test('staff who are not superusers: no superuser powers, and nothing done to a superuser (issue 15, finding 5)', async t => {
+  const admin = as(await staff())
+  const rootAccess = await superuser()
+  const user = await createUser(app)
+  const [adminId, rootId] = [1, 2]
+  const denied = async (res: { statusCode: number, json: () => unknown }, what: string) => {
+    t.equal(res.statusCode, 403, what)
+    t.same(res.json(), FORBIDDEN)
+  }
+
+  await denied(await admin.patch(`/api/admin/users/${adminId}/`, { is_superuser: true }), 'making oneself superuser')
+  await denied(await admin.patch(`/api/admin/users/${adminId}/`, { is_staff: false }), 'revoking one\'s own staff status')
+  await denied(await admin.patch(`/api/admin/users/${user.id}/`, { is_staff: true }), 'granting staff status')
+  await denied(await admin.patch(`/api/admin/users/${user.id}/`, { is_superuser: true, first_name: 'Miles' }), 'granting superuser status, whatever else changes')
+  await denied(await admin.post('/api/admin/users/', { username: 'thanos', password: 'snap', is_superuser: true }), 'creating a superuser')
+  await denied(await admin.post('/api/admin/users/', { username: 'thanos', password: 'snap', is_staff: 'true' }), 'creating a staff user')
+  await denied(await admin.patch(`/api/admin/users/${rootId}/`, { first_name: 'Hydra' }), 'updating a superuser')
+  await denied(await admin.patch(`/api/admin/users/${rootId}/`, { is_superuser: false }), 'revoking a superuser')
+  await denied(await admin.post(`/api/admin/users/${rootId}/set-password/`, { password: 'hail hydra' }), 'resetting a superuser\'s password')
+  await denied(await admin.post(`/api/admin/users/${rootId}/deactivate/`), 'deactivating a superuser')
+  await denied(await admin.post(`/api/admin/users/${rootId}/revoke-all/`), 'logging a superuser out')
+
+  t.match(await app.simplejwt.users.findById(adminId), { isStaff: true, isSuperuser: false }, 'the staff user is as it was')
+  t.match(await app.simplejwt.users.findById(user.id), { isStaff: false, isSuperuser: false, firstName: 'Peter' })
+  t.match(await app.simplejwt.users.findById(rootId), { isActive: true, isSuperuser: true, firstName: 'Maria' }, 'the superuser too')
+  t.equal(await app.simplejwt.users.findByUsername('thanos'), undefined, 'nobody was created')
+  t.equal((await as(rootAccess).get('/api/admin/users/')).statusCode, 200, 'the superuser\'s token still works')
+  t.ok(await obtainPair(app, 'root', 'root-pass'), 'and so does its password')
+
+  // What staff may still do: read everyone, superusers included, and manage the other users,
+  // sending their flags back unchanged.
+  t.equal((await admin.get(`/api/admin/users/${rootId}/`)).statusCode, 200, 'reading a superuser')
+  t.equal((await admin.get('/api/admin/users/')).json().count, 3, 'listing them')
+  const kept = await admin.patch(`/api/admin/users/${user.id}/`, { first_name: 'Miles', is_staff: false, is_superuser: false })
+  t.equal(kept.statusCode, 200, 'the flags as they are')
+  t.equal(kept.json().first_name, 'Miles')
+  t.equal((await admin.post('/api/admin/users/', { username: 'mj', password: 'tiger', is_staff: false })).statusCode, 201, 'a plain user')
+  t.equal((await admin.post(`/api/admin/users/${user.id}/set-password/`, { password: 'with great power' })).statusCode, 200)
+  t.equal((await admin.post(`/api/admin/users/${user.id}/deactivate/`)).statusCode, 200)
+  t.equal((await admin.patch(`/api/admin/users/${adminId}/`, { last_name: 'Fury Jr.' })).statusCode, 200, 'one\'s own names')
+})
+
+t.test('a superuser grants and revokes staff and superuser status and manages superusers', async t => {
+  const root = as(await superuser())
+  await createUser(app, { username: 'admin', password: 'admin-pass', isStaff: true })
+  const created = await root.post('/api/admin/users/', { username: 'carol', password: 'higher further', is_staff: true, is_superuser: true })
+  t.equal(created.statusCode, 201)
+  t.match(created.json(), { is_staff: true, is_superuser: true })
+  const carol = created.json().id as number
+  t.match((await root.patch('/api/admin/users/2/', { is_superuser: true })).json(), { is_superuser: true }, 'staff made superuser')
+  t.match((await root.patch('/api/admin/users/2/', { is_superuser: false, is_staff: false })).json(), { is_staff: false, is_superuser: false }, 'and back, and out of staff')
+  t.equal((await root.post(`/api/admin/users/${carol}/set-password/`, { password: 'binary' })).statusCode, 200)
+  t.equal((await root.post(`/api/admin/users/${carol}/revoke-all/`)).statusCode, 200)
+  t.match((await root.post(`/api/admin/users/${carol}/deactivate/`)).json(), { is_active: false })
+})
+
+t.test('AUTH_STATELESS: the admin routes still load the user, so a revoked, inactive or demoted staff token is refused (issue 15, finding 6)', async t => {
+  await createUser(app, { username: 'admin', password: 'admin-pass', firstName: 'Nick', lastName: 'Fury', isStaff: true })
+  const spiderman = await createUser(app)
+  const stateless = (access: string) => as(access, statelessApp)
+  const first = (await obtainPair(statelessApp, 'admin', 'admin-pass')).access
+  t.equal((await stateless(first).get('/api/admin/users/')).statusCode, 200, 'a staff token administers')
+  t.equal((await stateless(first).post(`/api/admin/users/${spiderman.id}/revoke-all/`)).statusCode, 200)
+
+  // Revoked (log out everywhere): every admin route refuses the token, in the stateful answer's shape.
+  clock.tick(1)
+  await app.simplejwt.accounts.revokeAll(1)
+  for (const res of [
+    await stateless(first).get('/api/admin/users/'),
+    await stateless(first).post('/api/admin/users/1/set-password/', { password: 'mine now' }),
+    await stateless(first).patch(`/api/admin/users/${spiderman.id}/`, { first_name: 'x' })
+  ]) {
+    t.equal(res.statusCode, 401, `${res.raw.req.method} ${res.raw.req.url} with a revoked token`)
+    t.same(res.json(), REVOKED)
+  }
+  await t.rejects(obtainPair(app, 'admin', 'mine now'), /401/, 'the revoked token did not reset its own password')
+  t.equal((await hello(first)).statusCode, 401, 'the stateful service refuses it too')
+
+  // Inactive.
+  clock.tick(1)
+  const second = (await obtainPair(statelessApp, 'admin', 'admin-pass')).access
+  t.equal((await stateless(second).get('/api/admin/users/')).statusCode, 200)
+  await app.simplejwt.users.update('admin', { isActive: false })
+  const inactive = await stateless(second).get('/api/admin/users/')
+  t.equal(inactive.statusCode, 401)
+  t.same(inactive.json(), { detail: 'User is inactive', code: 'user_inactive' })
+
+  // Demoted.
+  await app.simplejwt.users.update('admin', { isActive: true, isStaff: false })
+  t.same((await stateless(second).get('/api/admin/users/')).json(), FORBIDDEN, 'no longer staff')
+
+  // No such user: a well-signed token for an id nobody has.
+  const unknown = await stateless(forge(accessClaims(clock, { user_id: 999 }))).get('/api/admin/users/')
+  t.equal(unknown.statusCode, 401)
+  t.same(unknown.json(), { detail: 'User not found', code: 'user_not_found' })
+
+  // A superuser's flags come from the database too (a stateless token's user is never a superuser).
+  await createUser(app, { username: 'root', password: 'root-pass', isStaff: true, isSuperuser: true })
+  const root = stateless((await obtainPair(statelessApp, 'root', 'root-pass')).access)
+  t.equal((await root.patch(`/api/admin/users/${spiderman.id}/`, { is_staff: true })).statusCode, 200)
 })
