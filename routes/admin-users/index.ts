@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { ApiError, DuplicateUsername, ValidationError } from '../../src/domain/errors.js'
 import { INVALID_EMAIL } from '../../src/domain/drf-fields.js'
-import { DUPLICATE_USERNAME, MAX_USER_ID, SET_PASSWORD_FIELDS, USER_CREATE_FIELDS, USER_UPDATE_FIELDS } from '../../src/domain/users.js'
+import { DUPLICATE_USERNAME, MAX_USER_ID, normalizeUsername, SET_PASSWORD_FIELDS, USER_CREATE_FIELDS, USER_UPDATE_FIELDS } from '../../src/domain/users.js'
 import type { User } from '../../src/db/schema.js'
 import { serializer } from '../../plugins/serializer.js'
 import { ADMIN_MAX_PAGE_SIZE, type AdminUser, AdminUserCreateSchema, AdminUserSchema, AdminUserUpdateSchema, IdParamsSchema, ListQuerySchema, PageSchema, SetPasswordSchema, SPIDERMAN } from '../../src/schemas/admin-users.js'
@@ -118,7 +118,7 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     prefixTrailingSlash: 'slash',
     preValidation: serializer(USER_CREATE_FIELDS, async (data, errors) => {
       // The unique validator runs with the field validators: a taken name is reported with the rest.
-      if (typeof data.username === 'string' && await users.findByUsername(data.username) !== undefined) errors.username = [DUPLICATE_USERNAME]
+      if (typeof data.username === 'string' && await users.findByUsername(normalizeUsername(data.username)) !== undefined) errors.username = [DUPLICATE_USERNAME]
     }),
     schema: {
       ...COMMON,
