@@ -2,7 +2,7 @@
 import { EventEmitter } from 'node:events'
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { keySettings, type Config } from '../src/domain/settings.js'
+import { keySettings, passwordRules, type Config } from '../src/domain/settings.js'
 import { resolveDatabase, type Database, type DatabaseOption, type Db } from '../src/db/client.js'
 import { HMAC_KEY_BYTES, isHmac, loadKeySet, type KeySet } from '../src/domain/keys.js'
 import { createAccounts, type Accounts } from '../src/domain/accounts.js'
@@ -193,7 +193,7 @@ export default fp<ServiceOptions>(async function servicePlugin (fastify: Fastify
       loginThrottle,
       loginQueue,
       refreshThrottle,
-      accounts: createAccounts({ users, tokens: blacklist, now }),
+      accounts: createAccounts({ users, tokens: blacklist, now, passwordRules: passwordRules(config) }),
       serializers: createTokenSerializers({ config, now, tokens, users, userCache, blacklist, loginThrottle, loginQueue, refreshThrottle })
     } satisfies Omit<SimpleJwt, 'config' | 'now' | 'verifyRequest'>)
   } catch (err) {

@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util'
 import { ConfigError } from './domain/settings.js'
 import { DatabaseError } from './db/client.js'
 import { DumpdataError } from './domain/dumpdata.js'
-import { DuplicateUsername } from './domain/errors.js'
+import { DuplicateUsername, ValidationError } from './domain/errors.js'
 import { CliError, usageError, type CliIo, type Command } from './cli/io.js'
 import { USAGE } from './cli/usage.js'
 import { createuser } from './cli/commands/createuser.js'
@@ -75,6 +75,11 @@ export async function runCli (argv: string[], io: CliIo): Promise<number> {
     }
     if (err instanceof DumpdataError) {
       io.stderr.write(`Error: ${err.message}; nothing was imported\n`)
+      return 1
+    }
+    if (err instanceof ValidationError) {
+      // The account service's refusal (a password that fails PASSWORD_VALIDATORS): every message, one a line.
+      io.stderr.write(Object.values(err.body).flat().map(message => `Error: ${String(message)}\n`).join(''))
       return 1
     }
     if (err instanceof DuplicateUsername || err instanceof DatabaseError) {

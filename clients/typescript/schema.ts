@@ -1960,7 +1960,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A field is missing, blank, too long or invalid, or the username is taken. */
+            /** @description A field is missing, blank, too long or invalid, the username is taken, or the password fails a rule of PASSWORD_VALIDATORS. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2556,7 +2556,7 @@ export interface operations {
                     "application/json": Record<string, never>;
                 };
             };
-            /** @description The password is missing, blank, null or too long. */
+            /** @description The password is missing, blank, null or too long, or fails a rule of PASSWORD_VALIDATORS. */
             400: {
                 headers: {
                     [name: string]: unknown;

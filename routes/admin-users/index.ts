@@ -7,7 +7,8 @@ import { ApiError, DuplicateUsername, ValidationError } from '../../src/domain/e
 import { INVALID_EMAIL } from '../../src/domain/drf-fields.js'
 import { canAdminister, type FlagChanges, isAdmin } from '../../src/domain/permissions.js'
 import { storedUser } from '../../src/domain/authentication.js'
-import { DUPLICATE_USERNAME, MAX_USER_ID, SET_PASSWORD_FIELDS, USER_CREATE_FIELDS, USER_UPDATE_FIELDS } from '../../src/domain/users.js'
+import { PASSWORD_MESSAGES } from '../../src/domain/password-validation.js'
+import { DUPLICATE_USERNAME, MAX_USER_ID, normalizeUsername, SET_PASSWORD_FIELDS, USER_CREATE_FIELDS, USER_UPDATE_FIELDS } from '../../src/domain/users.js'
 import type { User } from '../../src/db/schema.js'
 import { serializer } from '../../plugins/serializer.js'
 import { ADMIN_MAX_PAGE_SIZE, type AdminUser, AdminUserCreateSchema, AdminUserSchema, AdminUserUpdateSchema, IdParamsSchema, ListQuerySchema, PageSchema, SetPasswordSchema, SPIDERMAN } from '../../src/schemas/admin-users.js'
@@ -64,6 +65,8 @@ function bodyErrors (description: string, examples: Record<string, Example>) {
 }
 
 const COMMON = { tags: ['admin'], security: [{ bearerAuth: [] }] }
+/** Django's password validators' refusal, every failing rule's message. */
+const WEAK_PASSWORD_EXAMPLE = { summary: 'A password that fails the password rules', value: { password: [PASSWORD_MESSAGES.tooShort(8), PASSWORD_MESSAGES.tooCommon] } }
 /** What every route may answer: no staff access token, or no database. */
 const STAFF_ERRORS = { 401: UNAUTHORIZED, 403: FORBIDDEN_RESPONSE, 503: ServiceUnavailableResponse }
 /** …and, for a route on one user, no such user. */
@@ -143,7 +146,7 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     prefixTrailingSlash: 'slash',
     preValidation: serializer(USER_CREATE_FIELDS, async (data, errors) => {
       // The unique validator runs with the field validators: a taken name is reported with the rest.
-      if (typeof data.username === 'string' && await users.findByUsername(data.username) !== undefined) errors.username = [DUPLICATE_USERNAME]
+      if (typeof data.username === 'string' && await users.findByUsername(normalizeUsername(data.username)) !== undefined) errors.username = [DUPLICATE_USERNAME]
     }),
     schema: {
       ...COMMON,
@@ -154,8 +157,9 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       body: AdminUserCreateSchema,
       response: {
         201: USER_RESPONSE('The new user.'),
-        ...bodyErrors('A field is missing, blank, too long or invalid, or the username is taken.', {
+        ...bodyErrors('A field is missing, blank, too long or invalid, the username is taken, or the password fails a rule of PASSWORD_VALIDATORS.', {
           duplicate: { summary: 'The username is taken', value: { username: [DUPLICATE_USERNAME] } },
+          weakPassword: WEAK_PASSWORD_EXAMPLE,
           missing: { summary: 'No password', value: { password: ['This field is required.'] } }
         }),
         ...STAFF_ERRORS
@@ -247,7 +251,8 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       params: IdParamsSchema,
       response: {
         200: documented(EmptySchema, 'The password is set and every earlier token of the user is revoked.', EMPTY_EXAMPLES),
-        ...bodyErrors('The password is missing, blank, null or too long.', {
+        ...bodyErrors('The password is missing, blank, null or too long, or fails a rule of PASSWORD_VALIDATORS.', {
+          weakPassword: WEAK_PASSWORD_EXAMPLE,
           missing: { summary: 'No password', value: { password: ['This field is required.'] } },
           blank: { summary: 'A blank password', value: { password: ['This field may not be blank.'] } }
         }),

@@ -2,7 +2,7 @@
 // printing tables.
 import { readFile } from 'node:fs/promises'
 import type { Readable, Writable } from 'node:stream'
-import { PASSWORD_MAX_LENGTH, USERNAME_MAX_LENGTH } from '../domain/users.js'
+import { normalizeUsername, PASSWORD_MAX_LENGTH, USERNAME_MAX_LENGTH } from '../domain/users.js'
 import { USAGE } from './usage.js'
 
 /** What the CLI talks to; the real process in production, buffers in tests. */
@@ -110,9 +110,11 @@ export async function readNewPassword (io: CliIo, fromStdin: boolean): Promise<s
   return password
 }
 
-/** The USERNAME argument, checked as Django's createsuperuser would. */
-export function checkUsername (username: string | undefined): string {
-  if (username === undefined || username.trim() === '') throw usageError('a USERNAME is required')
+/** The USERNAME argument, NFKC-normalised and checked as Django's createsuperuser would. */
+export function checkUsername (given: string | undefined): string {
+  if (given === undefined || given.trim() === '') throw usageError('a USERNAME is required')
+  // As the account service stores it, so that changepassword and setactive find ｓｐｉｄｅｒｍａｎ as spiderman.
+  const username = normalizeUsername(given)
   if (username !== username.trim()) throw new CliError('the username may not begin or end with whitespace')
   if (username.length > USERNAME_MAX_LENGTH) throw new CliError(`the username may not be longer than ${USERNAME_MAX_LENGTH} characters`)
   // Django's UnicodeUsernameValidator: letters, digits and @/./+/-/_ only.

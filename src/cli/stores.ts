@@ -1,6 +1,6 @@
 // The database a command works on: opened (and migrated when asked or configured), the stores and the
 // account rules built over it, and closed whatever happens, so no command leaves a connection open.
-import type { Config } from '../domain/settings.js'
+import { passwordRules, type Config } from '../domain/settings.js'
 import { openDatabase, type Database } from '../db/client.js'
 import { createAccounts, type Accounts } from '../domain/accounts.js'
 import { createUsersRepository, type UsersRepository } from '../db/users.js'
@@ -20,7 +20,7 @@ export async function withStores<T> (config: Config, work: (stores: Stores) => P
     if (options.migrate === true || config.MIGRATE_ON_START) await database.migrate()
     const users = createUsersRepository(database.db)
     const tokens = createBlacklistRepository(database.db)
-    return await work({ database, users, tokens, accounts: createAccounts({ users, tokens, now: Date.now }) })
+    return await work({ database, users, tokens, accounts: createAccounts({ users, tokens, now: Date.now, passwordRules: passwordRules(config) }) })
   } finally {
     await database.close()
   }

@@ -1,5 +1,5 @@
 // Users from a Django deployment: reads `manage.py dumpdata auth.user`; mirrors django.core.serializers.json (the loaddata side)
-import { MAX_USER_ID as MAX_ID, USERNAME_MAX_LENGTH, type NewUserRecord } from './users.js'
+import { MAX_USER_ID as MAX_ID, normalizeUsername, USERNAME_MAX_LENGTH, type NewUserRecord } from './users.js'
 import { parseHash } from './hashers.js'
 import { hardenHash } from './passwords.js'
 
@@ -58,7 +58,7 @@ function flag (fields: Record<string, unknown>, field: string, index: number, fa
 }
 
 /** One record of the dump, checked; fields Django's loaddata would default are defaulted the same way. */
-function userRecord (record: unknown, index: number, now: Date): DjangoUser {
+function userRecord (record: unknown, index: number, now: Date): DjangoUser & { given: string } {
   if (typeof record !== 'object' || record === null || Array.isArray(record)) throw new DumpdataError('must be an object with model, pk and fields', index)
   const { model, pk, fields } = record as Record<string, unknown>
   if (model !== 'auth.user') throw new DumpdataError(`model must be "auth.user" (got ${describe(model)})`, index)
@@ -66,10 +66,14 @@ function userRecord (record: unknown, index: number, now: Date): DjangoUser {
   if (typeof pk !== 'number' || !Number.isSafeInteger(pk) || pk < 1 || pk > MAX_ID) throw new DumpdataError(`pk must be an integer from 1 to ${MAX_ID} (got ${describe(pk)})`, index)
   if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) throw new DumpdataError('fields must be an object', index)
   const f = fields as Record<string, unknown>
-  const username = text(f, 'username', index, USERNAME_MAX_LENGTH, true)
-  if (username.trim() === '') throw new DumpdataError('fields.username may not be blank', index)
+  const given = text(f, 'username', index, USERNAME_MAX_LENGTH, true)
+  if (given.trim() === '') throw new DumpdataError('fields.username may not be blank', index)
+  // Django stores names NFKC-normalised (create_user, its forms), but a name saved another way may not be.
+  const username = normalizeUsername(given)
+  if ([...username].length > USERNAME_MAX_LENGTH) throw new DumpdataError(`fields.username is longer than ${USERNAME_MAX_LENGTH} characters once NFKC-normalised`, index)
   const password = text(f, 'password', index, 4096, true)
   return {
+    given,
     id: pk,
     username,
     password,
@@ -96,25 +100,42 @@ function dumpRecords (json: string): unknown[] {
   return records
 }
 
+/** A user whose name in the dump was not in NFKC form, and the name it is imported under. */
+export interface RenamedUser { id: number, from: string, to: string }
+
 /**
- * Parses the JSON that `manage.py dumpdata auth.user` writes (any indentation) into users to insert.
- * Throws DumpdataError naming the first malformed record by its index in the array, and the reason;
- * a pk or username that appears twice is malformed too. Groups and permissions are not read.
+ * Parses the JSON that `manage.py dumpdata auth.user` writes (any indentation) into users to insert,
+ * each username NFKC-normalised (those it changed are listed in `renamed`). Throws DumpdataError
+ * naming the first malformed record by its index in the array, and the reason; a pk or username that
+ * appears twice is malformed too, and so are two names that normalise to the same one (look-alikes).
+ * Groups and permissions are not read.
  */
-export function parseDumpdata (json: string, now = new Date()): DjangoUser[] {
+export function readDumpdata (json: string, now = new Date()): { users: DjangoUser[], renamed: RenamedUser[] } {
   const records = dumpRecords(json)
   const ids = new Map<number, number>()
-  const usernames = new Map<string, number>()
-  return records.map((record, index) => {
-    const user = userRecord(record, index, now)
+  const usernames = new Map<string, { index: number, given: string }>()
+  const renamed: RenamedUser[] = []
+  const users = records.map((record, index): DjangoUser => {
+    const { given, ...user } = userRecord(record, index, now)
     const sameId = ids.get(user.id)
     if (sameId !== undefined) throw new DumpdataError(`pk ${user.id} already appears in record ${sameId}`, index)
     const sameName = usernames.get(user.username)
-    if (sameName !== undefined) throw new DumpdataError(`username ${describe(user.username)} already appears in record ${sameName}`, index)
+    if (sameName !== undefined) {
+      throw new DumpdataError(sameName.given === given
+        ? `username ${describe(given)} already appears in record ${sameName.index}`
+        : `username ${describe(given)} is ${describe(user.username)} once NFKC-normalised (as Django's normalize_username does), the same as ${describe(sameName.given)} in record ${sameName.index}: look-alike accounts cannot both be imported`, index)
+    }
     ids.set(user.id, index)
-    usernames.set(user.username, index)
+    usernames.set(user.username, { index, given })
+    if (given !== user.username) renamed.push({ id: user.id, from: given, to: user.username })
     return user
   })
+  return { users, renamed }
+}
+
+/** The users of a dump (readDumpdata without the list of renamed ones). */
+export function parseDumpdata (json: string, now = new Date()): DjangoUser[] {
+  return readDumpdata(json, now).users
 }
 
 /** How many users of each hash kind, and those whose hash can never match (with the reason). */

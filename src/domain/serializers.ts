@@ -6,7 +6,7 @@ import { AuthenticationFailed, InvalidToken, TokenError, TOKEN_MESSAGES } from '
 import { hashPassword, needsRehash, verifyDummyPassword, verifyPassword, type PasswordLog } from './passwords.js'
 import type { LoginQueue } from './login-queue.js'
 import type { LoginAttempts, Presenter, RefreshAttempts, RefreshRecord, TokenStatus, TokenStore, TokenUser, TokenUsers, UserStore } from './ports.js'
-import type { UserRecord } from './users.js'
+import { normalizeUsername, type UserRecord } from './users.js'
 import type { Config } from './settings.js'
 import { isCutOff, isRevoked, REFRESH_EXP_CLAIM, type Claims, type TokenService } from './tokens.js'
 
@@ -49,7 +49,9 @@ export async function authenticateCredentials (
   { users, loginThrottle, loginQueue }: { users: CredentialUsers, loginThrottle: LoginAttempts, loginQueue: LoginQueue },
   credentials: { username: string, password: string, ip: string, log: RequestLog }
 ): Promise<UserRecord> {
-  const { username, password, ip, log } = credentials
+  const { password, ip, log } = credentials
+  // NFKC as on create (unlike Django's login): a look-alike logs in as, and is throttled with, the name it looks like.
+  const username = normalizeUsername(credentials.username)
   await loginThrottle.check(username, ip)
   const leave = loginQueue.enter(ip)
   let user: UserRecord | undefined

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { Type, type Static, type TBoolean, type TInteger, type TLiteral, type TOptional, type TSchema, type TString, type TUnion } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { ALGORITHMS, KeyError, loadKeySet, parsePreviousKeys } from './keys.js'
+import { PASSWORD_VALIDATOR_NAMES, type PasswordRules, type PasswordValidatorName } from './password-validation.js'
 
 /** A configuration problem, reported as one line naming the variable. */
 export class ConfigError extends Error {
@@ -162,6 +163,8 @@ const ABUSE = 'Throttling and bounds'
 const CACHE = 'Caches'
 const STORAGE = 'Storage'
 const SERVER = 'The standalone server'
+const PASSWORDS = 'Passwords'
+const VALIDATOR_NAME = `(${PASSWORD_VALIDATOR_NAMES.join('|')})`
 
 /** Every setting, in the order they are checked and documented; names are simplejwt's where it has one. */
 export const SETTINGS = {
@@ -214,6 +217,16 @@ export const SETTINGS = {
   REDIS_TIMEOUT: duration(1, { expect: 'a duration of at least 1s such as 1s', group: ABUSE, doc: 'the longest a Redis command may take; the in-process counters are used meanwhile' }),
   USER_CACHE_TTL: duration(60, { minimum: 0, expect: 'a duration such as 0 (off), 30s or 1m', group: CACHE, doc: 'the longest a cached user, or a cached token status, lives without a notification (changes arrive through `LISTEN/NOTIFY` at once); `0` turns both caches off' }),
   USER_CACHE_SIZE: count(10_000, 'a number of users from 1 to 9999999', { group: CACHE, doc: 'users kept in memory per instance, and as many token statuses' }),
+  PASSWORD_VALIDATORS: {
+    text: Type.String({ pattern: `^\\s*(off|${VALIDATOR_NAME}(\\s*,\\s*${VALIDATOR_NAME})*)\\s*$`, description: `off, or a comma-separated list of ${PASSWORD_VALIDATOR_NAMES.join(', ')}` }),
+    value: Type.Array(Type.Union(PASSWORD_VALIDATOR_NAMES.map(name => Type.Literal(name))), { uniqueItems: true }),
+    parse: (text: string) => text.trim() === 'off' ? [] : list(text) as PasswordValidatorName[],
+    fallback: [...PASSWORD_VALIDATOR_NAMES] as PasswordValidatorName[],
+    shown: PASSWORD_VALIDATOR_NAMES.join(','),
+    group: PASSWORDS,
+    doc: 'Django\'s `AUTH_PASSWORD_VALIDATORS` for passwords set with the CLI or the admin API (never imported hashes), by class name, run in this order; every failing one\'s message is reported (400 `{"password": [...]}`); `off` for none'
+  },
+  PASSWORD_MIN_LENGTH: count(8, 'a number of characters from 1 to 9999999', { group: PASSWORDS, doc: '`MinimumLengthValidator`\'s `min_length`: the fewest characters a new password may have' }),
   REDIS_URL: text(Type.String({ pattern: '^rediss?://.+', description: 'a redis:// or rediss:// URL' }), undefined, { group: STORAGE, doc: '`redis://…`: throttling counters shared by every instance; unset counts in-process' }),
   TRUST_PROXY: {
     text: Type.String({ pattern: '^(true|false|\\d{1,2})$', description: 'true, false or a number of proxy hops' }),
@@ -447,4 +460,9 @@ export function keySettings (config: Config, signingKey: string) {
     previousKeys: config.JWT_PREVIOUS_VERIFYING_KEYS,
     production: config.PRODUCTION
   }
+}
+
+/** The password rules of a config, as the account service takes them. */
+export function passwordRules (config: Pick<Config, 'PASSWORD_VALIDATORS' | 'PASSWORD_MIN_LENGTH'>): PasswordRules {
+  return { validators: config.PASSWORD_VALIDATORS, minLength: config.PASSWORD_MIN_LENGTH }
 }

@@ -35,6 +35,15 @@ export type NewUserRecord = Pick<UserRecord, 'username' | 'password'> & Partial<
 /** The fields an update may change: never the id or the username. */
 export type UserChanges = Partial<Omit<UserRecord, 'id' | 'username'>>
 
+/**
+ * AbstractBaseUser.normalize_username: Unicode NFKC, so that look-alikes (the Kelvin sign K, fullwidth
+ * ｓｐｉｄｅｒｍａｎ, the ligature ﬁ) are the plain name they look like. Applied on create, on import and,
+ * unlike Django, on login too (docs/differences-from-simplejwt.md).
+ */
+export function normalizeUsername (username: string): string {
+  return username.normalize('NFKC')
+}
+
 /** Django's message for a username that is taken (auth.User.username's unique error). */
 export const DUPLICATE_USERNAME = 'A user with that username already exists.'
 

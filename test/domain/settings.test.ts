@@ -78,6 +78,8 @@ t.test('defaults: an empty environment gives simplejwt\'s settings', async t => 
     KEEP_ALIVE_TIMEOUT: 72,
     USER_CACHE_TTL: 60,
     USER_CACHE_SIZE: 10000,
+    PASSWORD_VALIDATORS: ['UserAttributeSimilarityValidator', 'MinimumLengthValidator', 'CommonPasswordValidator', 'NumericPasswordValidator'],
+    PASSWORD_MIN_LENGTH: 8,
     REDIS_URL: undefined,
     TRUST_PROXY: false,
     DATABASE_URL: undefined,
@@ -143,6 +145,8 @@ t.test('every setting can be set', async t => {
     KEEP_ALIVE_TIMEOUT: '65s',
     USER_CACHE_TTL: '5m',
     USER_CACHE_SIZE: '500',
+    PASSWORD_VALIDATORS: ' MinimumLengthValidator , NumericPasswordValidator ',
+    PASSWORD_MIN_LENGTH: '12',
     REDIS_URL: 'redis://:pw@cache.example:6379/2',
     TRUST_PROXY: '2',
     DATABASE_URL: 'postgres://user:pw@db.example:5432/auth',
@@ -188,6 +192,8 @@ t.test('every setting can be set', async t => {
     KEEP_ALIVE_TIMEOUT: 65,
     USER_CACHE_TTL: 300,
     USER_CACHE_SIZE: 500,
+    PASSWORD_VALIDATORS: ['MinimumLengthValidator', 'NumericPasswordValidator'],
+    PASSWORD_MIN_LENGTH: 12,
     REDIS_URL: 'redis://:pw@cache.example:6379/2',
     TRUST_PROXY: 2,
     DATABASE_URL: 'postgres://user:pw@db.example:5432/auth',
@@ -575,4 +581,19 @@ t.test('plugin options: typed values as they are, text as the environment writes
   t.throws(() => configFromOptions({}, { NODE_ENV: 'production' }), { message: /^JWT_SIGNING_KEY: is required when NODE_ENV=production/ }, 'the process\'s NODE_ENV by default')
   t.equal(configFromOptions({ NODE_ENV: 'development' }, { NODE_ENV: 'production' }).PRODUCTION, false, 'the option wins')
   t.strictSame(configFromOptions({}), loadConfig({}), 'the same defaults as the environment')
+})
+
+t.test('password rules (issue 15): PASSWORD_VALIDATORS by Django\'s class names, or off; PASSWORD_MIN_LENGTH', async t => {
+  t.same(loadConfig({ PASSWORD_VALIDATORS: 'off' }).PASSWORD_VALIDATORS, [])
+  t.same(loadConfig({ PASSWORD_VALIDATORS: 'CommonPasswordValidator' }).PASSWORD_VALIDATORS, ['CommonPasswordValidator'])
+  t.same(loadConfig({ PASSWORD_VALIDATORS: '' }).PASSWORD_VALIDATORS.length, 4, 'empty is unset: Django\'s four')
+  t.same(configFromOptions({ PASSWORD_VALIDATORS: [] }).PASSWORD_VALIDATORS, [], 'typed, in library mode')
+  t.equal(configFromOptions({ PASSWORD_MIN_LENGTH: '10' }).PASSWORD_MIN_LENGTH, 10)
+  for (const bad of ['MinimumLength', 'django.contrib.auth.password_validation.MinimumLengthValidator', 'off,NumericPasswordValidator', 'none']) {
+    const err = configError(t, { PASSWORD_VALIDATORS: bad })
+    t.equal(err.variable, 'PASSWORD_VALIDATORS', bad)
+    t.match(err.message, /must be off, or a comma-separated list of UserAttributeSimilarityValidator, MinimumLengthValidator, CommonPasswordValidator, NumericPasswordValidator/)
+  }
+  t.equal(configError(t, { PASSWORD_VALIDATORS: 'NumericPasswordValidator,NumericPasswordValidator' }).variable, 'PASSWORD_VALIDATORS', 'a repeated name')
+  for (const bad of ['0', '-1', 'eight']) t.equal(configError(t, { PASSWORD_MIN_LENGTH: bad }).variable, 'PASSWORD_MIN_LENGTH', bad)
 })

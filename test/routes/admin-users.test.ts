@@ -109,7 +109,7 @@ t.test('create: form bodies, defaults and flags (a superuser: staff may not set 
     method: 'POST',
     url: '/api/admin/users/',
     headers: { ...bearer(access), 'content-type': 'application/x-www-form-urlencoded' },
-    payload: 'username=mj&password=tiger&is_superuser=1&is_active=off'
+    payload: 'username=mj&password=tiger-stripes-9&is_superuser=1&is_active=off'
   })
   t.equal(res.statusCode, 201)
   t.match(res.json(), { username: 'mj', first_name: '', email: '', is_active: false, is_staff: false, is_superuser: true })
@@ -136,7 +136,7 @@ t.test('create: validation errors in DRF\'s shape', async t => {
   }
   t.equal((await app.simplejwt.users.list()).length, 1, 'nobody was created')
   // A username differing only in case is another user, as in Django.
-  t.equal((await admin.post('/api/admin/users/', { username: 'Admin', password: 'x' })).statusCode, 201)
+  t.equal((await admin.post('/api/admin/users/', { username: 'Admin', password: 'shield-helicarrier' })).statusCode, 201)
 })
 
 t.test('read, update, act on an unknown id: 404', async t => {
@@ -381,7 +381,7 @@ t.test('staff who are not superusers: no superuser powers, and nothing done to a
   const kept = await admin.patch(`/api/admin/users/${user.id}/`, { first_name: 'Miles', is_staff: false, is_superuser: false })
   t.equal(kept.statusCode, 200, 'the flags as they are')
   t.equal(kept.json().first_name, 'Miles')
-  t.equal((await admin.post('/api/admin/users/', { username: 'mj', password: 'tiger', is_staff: false })).statusCode, 201, 'a plain user')
+  t.equal((await admin.post('/api/admin/users/', { username: 'mj', password: 'tiger-lily', is_staff: false })).statusCode, 201, 'a plain user')
   t.equal((await admin.post(`/api/admin/users/${user.id}/set-password/`, { password: 'with great power' })).statusCode, 200)
   t.equal((await admin.post(`/api/admin/users/${user.id}/deactivate/`)).statusCode, 200)
   t.equal((await admin.patch(`/api/admin/users/${adminId}/`, { last_name: 'Fury Jr.' })).statusCode, 200, 'one\'s own names')
@@ -396,7 +396,7 @@ t.test('a superuser grants and revokes staff and superuser status and manages su
   const carol = created.json().id as number
   t.match((await root.patch('/api/admin/users/2/', { is_superuser: true })).json(), { is_superuser: true }, 'staff made superuser')
   t.match((await root.patch('/api/admin/users/2/', { is_superuser: false, is_staff: false })).json(), { is_staff: false, is_superuser: false }, 'and back, and out of staff')
-  t.equal((await root.post(`/api/admin/users/${carol}/set-password/`, { password: 'binary' })).statusCode, 200)
+  t.equal((await root.post(`/api/admin/users/${carol}/set-password/`, { password: 'binary stars' })).statusCode, 200)
   t.equal((await root.post(`/api/admin/users/${carol}/revoke-all/`)).statusCode, 200)
   t.match((await root.post(`/api/admin/users/${carol}/deactivate/`)).json(), { is_active: false })
 })

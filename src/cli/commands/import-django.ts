@@ -1,6 +1,6 @@
 // `import-django FILE [--on-conflict skip|update] [--dry-run] [--harden]`: the users of `manage.py dumpdata auth.user`
 import { loadConfig } from '../../domain/settings.js'
-import { hardenUsers, hashBreakdown, parseDumpdata } from '../../domain/dumpdata.js'
+import { hardenUsers, hashBreakdown, readDumpdata } from '../../domain/dumpdata.js'
 import { CliError, plural, readInput, table, usageError, type Command } from '../io.js'
 import { withStores } from '../stores.js'
 
@@ -19,7 +19,7 @@ export const importDjango: Command = async (args, options, io) => {
   const harden = options.harden === true
   const config = loadConfig(io.env)
 
-  const rows = parseDumpdata(await readInput(args[0], io))
+  const { users: rows, renamed } = readDumpdata(await readInput(args[0], io))
   const { counts, neverMatch } = hashBreakdown(rows)
   // Hashed before the database is opened: thousands of argon2id hashes must not hold it.
   if (harden && !dryRun) await hardenUsers(rows)
@@ -39,6 +39,11 @@ export const importDjango: Command = async (args, options, io) => {
     lines.push(table(breakdown).trimEnd())
   }
   io.stdout.write(lines.join('\n') + '\n')
+  if (renamed.length > 0) {
+    const listed = renamed.slice(0, 20).map(user => `  pk ${user.id} ${JSON.stringify(user.from)} as ${JSON.stringify(user.to)}`)
+    if (renamed.length > 20) listed.push(`  … and ${renamed.length - 20} more`)
+    io.stderr.write(`Note: ${plural(renamed.length, 'username')} NFKC-normalised, as Django's normalize_username does (they log in under either spelling):\n${listed.join('\n')}\n`)
+  }
   if (neverMatch.length > 0) {
     const listed = neverMatch.slice(0, 20).map(user => `  pk ${user.id} ${JSON.stringify(user.username)}: ${user.reason}`)
     if (neverMatch.length > 20) listed.push(`  … and ${neverMatch.length - 20} more`)
