@@ -4,6 +4,7 @@ import { ApiError } from '../src/domain/errors.js'
 import { cleanCharFields, type SerializerSchema } from '../src/domain/drf-fields.js'
 import { drainBody, rawBody } from './http.js'
 import { isDatabaseUnavailable } from '../src/db/client.js'
+import { redactQueryParameters } from '../src/db/redact.js'
 
 /** The only body a server fault ever gets: nothing about the fault itself. */
 export const SERVER_ERROR = { detail: 'A server error occurred.' }
@@ -29,7 +30,8 @@ export function sendServiceError (error: unknown, request: FastifyRequest, reply
     return send(reply, error.statusCode, error.body, headerTypes)
   }
   if (isDatabaseUnavailable(error)) {
-    const { message, code, cause } = error as FastifyError
+    // Drizzle's message ends with the query's parameters (a password hash, say): never logged.
+    const { message, code, cause } = redactQueryParameters(error as FastifyError)
     request.log.warn({ err: { message, code: (cause as { code?: string } | undefined)?.code ?? code } }, 'database unavailable')
     reply.header('retry-after', '5')
     return send(reply, 503, SERVICE_UNAVAILABLE)
@@ -83,7 +85,7 @@ export default fp(async function errorHandlerPlugin (fastify: FastifyInstance) {
       // Fastify's and its plugins' 4xx messages describe the request, never the server.
       return send(reply, status, { detail: error.message })
     }
-    request.log.error({ err: error, request: { method: request.method, url: request.url } }, 'server error')
+    request.log.error({ err: redactQueryParameters(error), request: { method: request.method, url: request.url } }, 'server error')
     return send(reply, 500, SERVER_ERROR)
   })
 }, { name: 'simplejwt-error-handler' })

@@ -232,6 +232,18 @@ function allowHeader (methods: Set<string>): string {
 export const SECURITY_HEADERS = { 'x-frame-options': 'DENY', 'x-content-type-options': 'nosniff', 'referrer-policy': 'same-origin' } as const
 
 /**
+ * RFC 6749 §5.1: an answer that carries a token must not be stored by any cache (`Pragma` for
+ * HTTP/1.0 caches). Sent on every answer of the token routes, errors included (src/plugin.ts).
+ */
+export const NO_STORE_HEADERS = { 'cache-control': 'no-store', pragma: 'no-cache' } as const
+
+/** The token routes' onSend hook: NO_STORE_HEADERS on every answer of the scope it is added to. */
+export function noStore (_request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, payload: unknown) => void) {
+  reply.headers(NO_STORE_HEADERS)
+  done(null, payload)
+}
+
+/**
  * A route's own onSend hook: nothing to look up per request. `Allow` is settled once every route
  * is registered, so it is computed at the route's first answer.
  */

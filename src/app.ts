@@ -80,6 +80,9 @@ function hopsTrusted (hops: number) {
   return (_address: string, hop: number) => hop < hops
 }
 
+/** Logged at start in production with TRUST_PROXY=true (issue 15, finding 8). */
+export const TRUST_PROXY_WARNING = 'TRUST_PROXY=true believes any client\'s X-Forwarded-For: a client can choose the address that login throttling counts it under, and get another address locked out; set TRUST_PROXY to the number of proxy hops in front of the service, or to the proxies\' addresses or CIDR ranges'
+
 /** Server options shared by src/server.ts and the tests, so both validate and route identically. */
 export function serverOptions (config: Config): FastifyHttpOptions<Server> {
   return {
@@ -96,7 +99,8 @@ export function serverOptions (config: Config): FastifyHttpOptions<Server> {
     routerOptions: { ignoreTrailingSlash: true },
     // No type coercion: DRF says "Not a valid string." to `true` and "may not be null." to `null`.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: true, useDefaults: true, allErrors: false } },
-    // A number trusts that many proxy hops in X-Forwarded-For; the client IP keys login throttling.
+    // A number trusts that many proxy hops in X-Forwarded-For, a list those proxies' addresses and
+    // ranges (proxy-addr's forms); the client IP keys login throttling.
     trustProxy: typeof config.TRUST_PROXY === 'number' ? hopsTrusted(config.TRUST_PROXY) : config.TRUST_PROXY,
     return503OnClosing: true,
     clientErrorHandler,
@@ -115,6 +119,7 @@ export function serverOptions (config: Config): FastifyHttpOptions<Server> {
  * OpenAPI document and Swagger UI, the tutorial's hello view and health probes.
  */
 export default async function app (fastify: FastifyInstance, options: AppOptions) {
+  if (options.config.PRODUCTION && options.config.TRUST_PROXY === true) fastify.log.warn({ setting: 'TRUST_PROXY' }, TRUST_PROXY_WARNING)
   await fastify.register(errorHandler)
   await fastify.register(http)
   await fastify.register(swagger)

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { ConfigError } from './domain/settings.js'
 import { DatabaseError } from './db/client.js'
+import { redactQueryParameters } from './db/redact.js'
 import { DumpdataError } from './domain/dumpdata.js'
 import { DuplicateUsername, ValidationError } from './domain/errors.js'
 import { CliError, usageError, type CliIo, type Command } from './cli/io.js'
@@ -91,7 +92,8 @@ export async function runCli (argv: string[], io: CliIo): Promise<number> {
       io.stderr.write(`Error: ${(err as Error).message}\n${USAGE}`)
       return 2
     }
-    throw err
+    // A failed query's parameters (a password hash, say) never reach the terminal.
+    throw redactQueryParameters(err)
   }
 }
 

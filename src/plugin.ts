@@ -10,7 +10,7 @@ import type { TokenClaimsHook } from './domain/tokens.js'
 import simplejwtService, { createService, type SimpleJwt } from '../plugins/service.js'
 import type { AuthenticatedUser } from '../plugins/jwt.js'
 import errorHandler, { sendServiceError } from '../plugins/error-handler.js'
-import http from '../plugins/http.js'
+import http, { noStore } from '../plugins/http.js'
 import authenticate from '../plugins/authenticate.js'
 import tokenRoutes from '../routes/token.js'
 import slidingRoutes from '../routes/sliding.js'
@@ -104,9 +104,13 @@ async function simplejwt (fastify: FastifyInstance, options: SimpleJwtOptions) {
     await scope.register(simplejwtService, { database: options.database, tokenClaims: options.tokenClaims })
     await scope.register(authenticate)
 
-    await scope.register(tokenRoutes, { prefix: '/token' })
-    await scope.register(slidingRoutes, { prefix: '/token/sliding' })
-    await scope.register(revokeAllRoutes, { prefix: '/token/revoke-all' })
+    // Every answer under /token/, errors included, says no cache may keep it (RFC 6749 §5.1).
+    await scope.register(async function tokenScope (tokens) {
+      tokens.addHook('onSend', noStore)
+      await tokens.register(tokenRoutes)
+      await tokens.register(slidingRoutes, { prefix: '/sliding' })
+      await tokens.register(revokeAllRoutes, { prefix: '/revoke-all' })
+    }, { prefix: '/token' })
     if (options.admin !== false) await scope.register(adminUserRoutes, { prefix: '/admin/users' })
   }, { prefix })
 

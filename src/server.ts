@@ -5,6 +5,7 @@ import closeWithGrace from 'close-with-grace'
 import app, { serverOptions } from './app.js'
 import { ConfigError, loadConfig, type Config } from './domain/settings.js'
 import { DatabaseError } from './db/client.js'
+import { redactQueryParameters } from './db/redact.js'
 
 /** Ends the process with one line on stderr, no stack trace: for problems an operator must fix. */
 function die (message: string): never {
@@ -30,7 +31,7 @@ try {
 }
 
 closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
-  if (err !== undefined) server.log.error({ err }, 'closing after an uncaught error')
+  if (err !== undefined) server.log.error({ err: redactQueryParameters(err) }, 'closing after an uncaught error')
   else server.log.info({ signal }, 'closing')
   await server.close()
 })

@@ -2,7 +2,7 @@
 // in Redis when REDIS_URL is set (shared by every instance), in this process otherwise.
 import { createHash } from 'node:crypto'
 import { Redis } from 'ioredis'
-import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible'
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible'
 import { Throttled } from '../domain/errors.js'
 import { redactUrl, type RateLimit } from '../domain/settings.js'
 import type { LoginAttempts } from '../domain/ports.js'
@@ -20,34 +20,52 @@ function limiter (rate: RateLimit, prefix: string, redis: Redis | undefined): Ra
   return new RateLimiterRedis({ ...options, storeClient: redis, rejectIfRedisNotReady: true, insuranceLimiter: new RateLimiterMemory(options) })
 }
 
+/** Gives one point back; a window that ended meanwhile is not left owing (a new one is not credited). */
+async function giveBack (counter: RateLimiterAbstract, key: string): Promise<void> {
+  const state = await counter.reward(key)
+  if (state.consumedPoints < 0) await counter.penalty(key, -state.consumedPoints)
+}
+
 /**
  * Brute-force throttling with rate-limiter-flexible: per-username and per-IP failure counters, in
- * Redis when REDIS_URL is set (shared by every instance) and in-process otherwise.
+ * Redis when REDIS_URL is set (shared by every instance) and in-process otherwise. An attempt takes
+ * its point before the password is checked (one atomic increment per counter: INCRBY in Redis), so
+ * that the limit holds however many attempts arrive at once, on however many instances.
  */
 export function createLoginThrottle (options: { username: RateLimit | null, ip: RateLimit | null, redis?: Redis }): LoginThrottle {
   const byUsername = options.username === null ? undefined : limiter(options.username, 'user:', options.redis)
   const byIp = options.ip === null ? undefined : limiter(options.ip, 'ip:', options.redis)
-  const checks: Array<[RateLimiterAbstract | undefined, (username: string, ip: string) => string]> = [
-    [byUsername, (username) => keyOf(username)],
-    [byIp, (_username, ip) => ip]
-  ]
+  const counters: Array<[RateLimiterAbstract, (username: string, ip: string) => string]> = []
+  if (byUsername !== undefined) counters.push([byUsername, (username) => keyOf(username)])
+  if (byIp !== undefined) counters.push([byIp, (_username, ip) => ip])
+
+  // Both counters at once: while Redis hangs, a login waits for one REDIS_TIMEOUT, not two.
+  const giveBackAll = async (which: typeof counters, username: string, ip: string) => {
+    await Promise.all(which.map(async ([counter, key]) => await giveBack(counter, key(username, ip))))
+  }
 
   return {
-    async check (username, ip) {
-      // Both counters at once: while Redis hangs, a login waits for one REDIS_TIMEOUT, not two.
-      const states = await Promise.all(checks.map(([counter, key]) => counter?.get(key(username, ip))))
-      let wait = 0
-      checks.forEach(([counter], i) => {
-        const state = states[i]
-        if (counter !== undefined && state != null && state.consumedPoints >= counter.points) wait = Math.max(wait, state.msBeforeNext)
-      })
-      if (wait > 0) throw new Throttled(Math.max(1, Math.ceil(wait / 1000)))
+    async consume (username, ip) {
+      const results = await Promise.allSettled(counters.map(async ([counter, key]) => await counter.consume(key(username, ip))))
+      // A refused attempt counts for nothing: every counter it was added to gets its point back,
+      // the exhausted one included (rate-limiter-flexible adds the point before it refuses).
+      const added = counters.filter((_, i) => results[i].status === 'fulfilled' || (results[i] as PromiseRejectedResult).reason instanceof RateLimiterRes)
+      const refusals = results.flatMap(result => result.status === 'rejected' && result.reason instanceof RateLimiterRes ? [result.reason] : [])
+      const fault = results.find((result): result is PromiseRejectedResult => result.status === 'rejected' && !(result.reason instanceof RateLimiterRes))
+      if (refusals.length === 0 && fault === undefined) return
+      await giveBackAll(added, username, ip)
+      if (fault !== undefined) throw fault.reason
+      const wait = Math.max(...refusals.map(state => state.msBeforeNext))
+      throw new Throttled(Math.max(1, Math.ceil(wait / 1000)))
     },
-    async failed (username, ip) {
-      await Promise.all(checks.map(([counter, key]) => counter?.penalty(key(username, ip))))
+    async refund (username, ip) {
+      await giveBackAll(counters, username, ip)
     },
-    async succeeded (username) {
-      await byUsername?.delete(keyOf(username))
+    async succeeded (username, ip) {
+      await Promise.all([
+        byUsername?.delete(keyOf(username)),
+        byIp === undefined ? undefined : giveBack(byIp, ip)
+      ])
     }
   }
 }

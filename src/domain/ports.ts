@@ -100,14 +100,21 @@ export interface RefreshAttempts {
   hit: (userId: number) => Promise<void>
 }
 
-/** The failed-login counters per username and per client address (src/db/login-attempts.ts). */
+/**
+ * The failed-login counters per username and per client address (src/db/login-attempts.ts). Every
+ * attempt takes its point before the password is checked, so that however many logins arrive at
+ * once, no more than the limit are checked (issue 15, finding 3).
+ */
 export interface LoginAttempts {
-  /** Throws Throttled (429) when the username or the address has failed too often recently. */
-  check: (username: string, ip: string) => Promise<void>
-  /** Counts one failed login against the username and the address. */
-  failed: (username: string, ip: string) => Promise<void>
-  /** A successful login clears the username's failures. */
-  succeeded: (username: string) => Promise<void>
+  /**
+   * Takes one point from the username's and the address's counters, atomically each (in Redis, for
+   * every instance); throws Throttled (429) when either is exhausted, and then counts nothing.
+   */
+  consume: (username: string, ip: string) => Promise<void>
+  /** The attempt was no failed login after all (refused by the login queue, a server fault): its points go back. */
+  refund: (username: string, ip: string) => Promise<void>
+  /** A successful login clears the username's failures and gives the address its point back. */
+  succeeded: (username: string, ip: string) => Promise<void>
 }
 
 /** A token's status by its jti (the token-status cache in front of src/db/tokens.ts). */

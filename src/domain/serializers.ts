@@ -40,10 +40,13 @@ export interface Caller extends Presenter {
 
 /**
  * TokenObtainSerializer.validate: the active user these credentials name, or simplejwt's 401.
- * Throttled first (spec D10: no hash is even tried then), then a place in the login queue (429 or
- * 503 at once when this client or everyone has too many checks waiting); unknown, inactive and
- * wrong-password logins cost the same hash and get the same answer; a successful login rehashes a
- * legacy hash.
+ * The attempt takes its point from the throttle first (spec D10: past the limit, 429 and no hash is
+ * even tried; the point is taken before the check, so that concurrent attempts cannot all pass a
+ * limit that only failures would have reached), then a place in the login queue (429 or 503 at once
+ * when this client or everyone has too many checks waiting; the point is then given back, as it is
+ * after a server fault); unknown, inactive and wrong-password logins cost the same hash, get the same
+ * answer and keep their point; a successful login clears the username's count, gives the address
+ * its point back, and rehashes a legacy hash.
  */
 export async function authenticateCredentials (
   { users, loginThrottle, loginQueue }: { users: CredentialUsers, loginThrottle: LoginAttempts, loginQueue: LoginQueue },
@@ -52,31 +55,38 @@ export async function authenticateCredentials (
   const { password, ip, log } = credentials
   // NFKC as on create (unlike Django's login): a look-alike logs in as, and is throttled with, the name it looks like.
   const username = normalizeUsername(credentials.username)
-  await loginThrottle.check(username, ip)
-  const leave = loginQueue.enter(ip)
-  let user: UserRecord | undefined
-  let matches: boolean
+  await loginThrottle.consume(username, ip)
+  // What becomes of the point taken: kept by a failure, given back otherwise.
+  let outcome: 'failed' | 'succeeded' | 'not checked' = 'not checked'
   try {
-    user = await users.findByUsername(username)
-    matches = user === undefined
-      ? await verifyDummyPassword(password)
-      : await verifyPassword(user.password, password, log.child({ userId: user.id }))
-    // As Django's check_password does: a hash from Django (or an older setting, or --harden) becomes
-    // our argon2id now, while the plain password is at hand. Only after a successful login, so that
-    // the extra hash cannot tell a right password from a wrong one for an inactive account.
-    if (user !== undefined && matches && user.isActive && needsRehash(user.password)) {
-      const rehashed = await hashPassword(password)
-      if (await users.rehashPassword(user.id, user.password, rehashed)) user = { ...user, password: rehashed }
+    const leave = loginQueue.enter(ip)
+    let user: UserRecord | undefined
+    let matches: boolean
+    try {
+      user = await users.findByUsername(username)
+      matches = user === undefined
+        ? await verifyDummyPassword(password)
+        : await verifyPassword(user.password, password, log.child({ userId: user.id }))
+      // As Django's check_password does: a hash from Django (or an older setting, or --harden) becomes
+      // our argon2id now, while the plain password is at hand. Only after a successful login, so that
+      // the extra hash cannot tell a right password from a wrong one for an inactive account.
+      if (user !== undefined && matches && user.isActive && needsRehash(user.password)) {
+        const rehashed = await hashPassword(password)
+        if (await users.rehashPassword(user.id, user.password, rehashed)) user = { ...user, password: rehashed }
+      }
+    } finally {
+      leave()
     }
+    if (user === undefined || !matches || !user.isActive) {
+      outcome = 'failed'
+      throw badCredentials()
+    }
+    outcome = 'succeeded'
+    return user
   } finally {
-    leave()
+    if (outcome === 'succeeded') await loginThrottle.succeeded(username, ip)
+    else if (outcome === 'not checked') await loginThrottle.refund(username, ip)
   }
-  if (user === undefined || !matches || !user.isActive) {
-    await loginThrottle.failed(username, ip)
-    throw badCredentials()
-  }
-  await loginThrottle.succeeded(username)
-  return user
 }
 
 /** The settings the token rules read. */

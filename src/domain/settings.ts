@@ -1,5 +1,6 @@
 // Every setting, validated once at start; mirrors rest_framework_simplejwt/settings.py
 import { readFileSync } from 'node:fs'
+import { isIP } from 'node:net'
 import { Type, type Static, type TBoolean, type TInteger, type TLiteral, type TOptional, type TSchema, type TString, type TUnion } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { ALGORITHMS, KeyError, loadKeySet, parsePreviousKeys } from './keys.js'
@@ -229,14 +230,26 @@ export const SETTINGS = {
   PASSWORD_MIN_LENGTH: count(8, 'a number of characters from 1 to 9999999', { group: PASSWORDS, doc: '`MinimumLengthValidator`\'s `min_length`: the fewest characters a new password may have' }),
   REDIS_URL: text(Type.String({ pattern: '^rediss?://.+', description: 'a redis:// or rediss:// URL' }), undefined, { group: STORAGE, doc: '`redis://…`: throttling counters shared by every instance; unset counts in-process' }),
   TRUST_PROXY: {
-    text: Type.String({ pattern: '^(true|false|\\d{1,2})$', description: 'true, false or a number of proxy hops' }),
-    value: Type.Union([Type.Boolean(), Integer(0)]),
-    parse: (text: string) => text === 'true' ? true : text === 'false' ? false : Number(text),
-    fallback: false as boolean | number,
+    text: Type.String({ pattern: '^(true|false|\\d{1,2}|\\s*[0-9A-Za-z.:/]+(\\s*,\\s*[0-9A-Za-z.:/]+)*\\s*)$', description: 'true, false, a number of proxy hops, or the proxies\' addresses and CIDR ranges, comma-separated (10.0.0.0/8,loopback)' }),
+    value: Type.Union([Type.Boolean(), Integer(0), Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })]),
+    parse: (text: string): boolean | number | string[] => {
+      if (text === 'true' || text === 'false') return text === 'true'
+      if (/^\d{1,2}$/.test(text)) return Number(text)
+      // proxy-addr's forms: an address, an address/prefix length, or one of its named ranges.
+      const ranges = text.split(',').map(item => item.trim())
+      for (const range of ranges) {
+        const [address, bits, extra] = range.split('/')
+        const family = isIP(address)
+        const fits = family !== 0 && extra === undefined && (bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128)))
+        if (!fits && !['loopback', 'linklocal', 'uniquelocal'].includes(range)) throw new ConfigError('TRUST_PROXY', `${JSON.stringify(range)} is neither an IP address, a CIDR range (10.0.0.0/8) nor loopback, linklocal or uniquelocal`)
+      }
+      return ranges
+    },
+    fallback: false as boolean | number | string[],
     shown: 'false',
     group: SERVER,
     server: true,
-    doc: '`true`, or the number of proxy hops whose `X-Forwarded-For` to believe (the client address keys throttling)'
+    doc: 'whose `X-Forwarded-For` to believe for the client address (which keys login throttling): the number of proxy hops in front of the service (`1` behind one load balancer), or the proxies\' addresses and CIDR ranges (`10.0.0.0/8,loopback`); `true` believes any client\'s header, so that a client picks the address it is counted under (and can get another address locked out): production logs a warning'
   },
   DATABASE_URL: text(Type.String({ pattern: '^(postgres|postgresql)://.+|^memory://$', description: 'a postgres:// or postgresql:// URL, or memory://' }), undefined, { group: STORAGE, doc: '`postgres://…` for PostgreSQL; unset for the embedded PGlite in `DATA_DIR`; `memory://` for a throwaway database' }),
   DATA_DIR: text(Type.String({ minLength: 1, description: 'a directory path' }), './.data', { group: STORAGE, doc: 'where the embedded database lives' }),

@@ -7,27 +7,41 @@ import { configFromOptions } from '../../src/domain/settings.js'
 import { createTokenService, type Claims, type Decoded } from '../../src/domain/tokens.js'
 import { AuthenticationFailed, InvalidToken, TokenError, Throttled } from '../../src/domain/errors.js'
 import { createLoginQueue } from '../../src/domain/login-queue.js'
-import { hashPassword } from '../../src/domain/passwords.js'
+import { hashesDone, hashPassword } from '../../src/domain/passwords.js'
 import type { LoginAttempts } from '../../src/domain/ports.js'
 import { FakeTokenStore, FakeUserStore } from '../helpers/fakes.js'
 
-/** Counts what the login rule tells the throttle; refuses once `limit` failures are counted. */
+/**
+ * Counts like src/db/login-attempts.ts: one point per attempt, taken before the check (after a
+ * store's round trip), refused past `limit`; a refund gives the point back, a success clears the
+ * count. `events` is what the login rule told it, in order.
+ */
 function countingThrottle (limit = Infinity) {
-  const failures: string[] = []
-  const successes: string[] = []
+  let points = 0
+  const events: string[] = []
   const throttle: LoginAttempts = {
-    async check () { if (failures.length >= limit) throw new Throttled(60) },
-    async failed (username) { failures.push(username) },
-    async succeeded (username) { successes.push(username) }
+    async consume (username) {
+      await new Promise(resolve => setImmediate(resolve))
+      if (points >= limit) throw new Throttled(60)
+      points++
+      events.push(`consume ${username}`)
+    },
+    async refund (username) { points--; events.push(`refund ${username}`) },
+    async succeeded (username) { points = 0; events.push(`succeeded ${username}`) }
   }
-  return { throttle, failures, successes }
+  return { throttle, events }
 }
 
 const log = { warn () {}, child () { return log } }
 
-async function setup (limit?: number) {
+async function setup (limit?: number, queueSize = { size: 4, perClient: 2 }) {
   const users = Object.assign(new FakeUserStore(), {
     rehashed: [] as number[],
+    lookups: 0,
+    async findByUsername (this: FakeUserStore & { lookups: number }, username: string) {
+      this.lookups++
+      return await FakeUserStore.prototype.findByUsername.call(this, username)
+    },
     async rehashPassword (this: FakeUserStore & { rehashed: number[] }, id: number, current: string, next: string) {
       const row = this.rows.get(id)
       if (row?.password !== current) return false
@@ -38,35 +52,67 @@ async function setup (limit?: number) {
   })
   await users.create({ username: 'spiderman', password: await hashPassword('underoos'), firstName: 'Peter' })
   await users.create({ username: 'venom', password: await hashPassword('symbiote'), isActive: false })
-  const queue = createLoginQueue({ size: 4, perClient: 2 })
-  const { throttle, failures, successes } = countingThrottle(limit)
+  const queue = createLoginQueue(queueSize)
+  const { throttle, events } = countingThrottle(limit)
   const login = (username: string, password: string) =>
     authenticateCredentials({ users, loginThrottle: throttle, loginQueue: queue }, { username, password, ip: '192.0.2.1', log })
-  return { users, queue, failures, successes, login }
+  return { users, queue, events, login }
 }
 
 t.test('the right password of an active user: the user, the failures cleared, the queue left', async t => {
-  const { queue, successes, failures, login } = await setup()
+  const { queue, events, login } = await setup()
   const user = await login('spiderman', 'underoos')
   t.equal(user.firstName, 'Peter')
-  t.same(successes, ['spiderman'])
-  t.same(failures, [])
+  t.same(events, ['consume spiderman', 'succeeded spiderman'], 'the point taken before the check, the count cleared after')
   t.equal(queue.size, 0)
 })
 
 t.test('unknown user, wrong password, inactive user: one answer, one failure counted each', async t => {
-  const { queue, failures, login } = await setup()
+  const { queue, events, login } = await setup()
   for (const [username, password] of [['nobody', 'x'], ['spiderman', 'wrong'], ['venom', 'symbiote']]) {
     await t.rejects(login(username, password), new AuthenticationFailed('No active account found with the given credentials'), username)
   }
-  t.same(failures, ['nobody', 'spiderman', 'venom'])
+  t.same(events, ['consume nobody', 'consume spiderman', 'consume venom'], 'each keeps the point it took')
   t.equal(queue.size, 0, 'every place in the queue given back')
 })
 
 t.test('throttled: refused before any lookup or hash', async t => {
-  const { login, failures } = await setup(0)
+  const { login, events, users } = await setup(0)
+  const looked = users.lookups
+  const hashes = hashesDone()
   await t.rejects(login('spiderman', 'underoos'), Throttled)
-  t.same(failures, [], 'nothing more counted')
+  t.same(events, [], 'nothing more counted')
+  t.equal(users.lookups, looked, 'no lookup')
+  t.equal(hashesDone(), hashes, 'no hash')
+})
+
+// Issue 15, finding 3: the throttle was checked before the hash and counted after, so that 40 wrong
+// passwords sent at once were all checked, and the right one among them was accepted.
+t.test('many wrong logins at once: no more password checks than the limit, and the right password among them is refused', async t => {
+  const { login, events, users } = await setup(5, { size: 100, perClient: 100 })
+  const [hashes, lookups] = [hashesDone(), users.lookups]
+  const attempts = [...Array.from({ length: 20 }, (_, i) => login('spiderman', `wrong-${i}`)), login('spiderman', 'underoos')]
+  const outcomes = await Promise.allSettled(attempts)
+  const refused = (outcome: PromiseSettledResult<unknown>, type: new (...args: never[]) => Error) =>
+    outcome.status === 'rejected' && outcome.reason instanceof type
+  t.equal(outcomes.filter(outcome => refused(outcome, AuthenticationFailed)).length, 5, 'five wrong passwords checked')
+  t.equal(outcomes.filter(outcome => refused(outcome, Throttled)).length, 16, 'the rest refused, the right password too')
+  t.equal(hashesDone() - hashes, 5, 'five hashes, no more')
+  t.equal(users.lookups - lookups, 5, 'five look-ups')
+  t.equal(events.length, 5, 'five points kept')
+  await t.rejects(login('spiderman', 'underoos'), Throttled, 'and the right password after them')
+})
+
+t.test('an attempt the login queue refuses, or a server fault, gives its point back', async t => {
+  const { login, events, users } = await setup(Infinity, { size: 1, perClient: 1 })
+  const [first, second] = await Promise.allSettled([login('spiderman', 'wrong'), login('spiderman', 'wrong')])
+  t.equal(first.status === 'rejected' && first.reason instanceof AuthenticationFailed, true, 'the first is checked')
+  t.equal(second.status === 'rejected' && second.reason instanceof Throttled, true, 'the second finds the queue full')
+  t.same(events, ['consume spiderman', 'consume spiderman', 'refund spiderman'])
+  events.length = 0
+  users.findByUsername = async () => { throw new Error('database down') }
+  await t.rejects(login('spiderman', 'underoos'), /database down/)
+  t.same(events, ['consume spiderman', 'refund spiderman'], 'not counted as a failure')
 })
 
 t.test('a legacy hash becomes argon2id after a successful login, not after a failed one', async t => {

@@ -48,11 +48,11 @@ t.test('login normalises the name: ｓｐｉｄｅｒｍａｎ logs in as spider
   const users = Object.assign(new FakeUserStore(), { rehashPassword: async () => true })
   const spiderman = await users.create({ username: 'spiderman', password: await hashPassword('underoos') })
   const checked: string[] = []
-  const failed: string[] = []
+  const succeeded: string[] = []
   const throttle: LoginAttempts = {
-    async check (username) { checked.push(username) },
-    async failed (username) { failed.push(username) },
-    async succeeded () {}
+    async consume (username) { checked.push(username) },
+    async refund () {},
+    async succeeded (username) { succeeded.push(username) }
   }
   const log = { warn () {}, child () { return log } }
   const login = (username: string, password: string) => authenticateCredentials(
@@ -60,8 +60,8 @@ t.test('login normalises the name: ｓｐｉｄｅｒｍａｎ logs in as spider
     { username, password, ip: '192.0.2.1', log })
   t.equal((await login(FULLWIDTH, 'underoos')).id, spiderman.id)
   await t.rejects(login('ｓｐｉｄｅｒｍａn', 'wrong'), AuthenticationFailed)
-  t.same(checked, ['spiderman', 'spiderman'], 'throttled under the normalised name')
-  t.same(failed, ['spiderman'], 'the failure counts against spiderman')
+  t.same(checked, ['spiderman', 'spiderman'], 'throttled (and the failure counted) under the normalised name')
+  t.same(succeeded, ['spiderman'], 'the success clears spiderman\'s count')
 })
 
 t.test('import: names are normalised, and look-alikes in one dump are refused clearly', async t => {
