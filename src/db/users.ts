@@ -65,6 +65,17 @@ export function createUsersRepository (db: Db, changed: (id: number) => void = (
     },
 
     /**
+     * Moves the id sequence so that no user created from now on takes an id up to `floor` (the
+     * largest id a Django dump names, whose user may have been deleted there); never moves it back.
+     */
+    async raiseIdFloor (floor: number): Promise<void> {
+      if (!Number.isSafeInteger(floor) || floor < 1) return
+      await db.execute(sql`
+        select setval(seq, greatest(${floor}::bigint, coalesce(pg_sequence_last_value(seq), 0)))
+        from (select pg_get_serial_sequence(${`${SCHEMA}.users`}, 'id')::regclass as seq) as serial`)
+    },
+
+    /**
      * Imports Django users with their primary keys, in one transaction, then moves the id sequence
      * past the largest id. A user already here under the same id and username is skipped or updated
      * (`onConflict`); an id or a username held by someone else throws ImportConflict with the record's

@@ -190,7 +190,16 @@ export interface DjangoBlacklistedToken { jti: string, blacklistedAt: Date, expi
  * Throws DumpdataError naming the first malformed record by its index.
  */
 export function parseBlacklistDump (json: string): DjangoBlacklistedToken[] {
+  return readBlacklistDump(json).tokens
+}
+
+/**
+ * parseBlacklistDump, and the largest user id the dump's outstanding tokens name (0 when none does):
+ * a user Django deleted may have held it, and no user created here may take it (docs/security.md).
+ */
+export function readBlacklistDump (json: string): { tokens: DjangoBlacklistedToken[], largestUserId: number } {
   const records = dumpRecords(json)
+  let largestUserId = 0
   const outstanding = new Map<number, { jti: string, expiresAt: Date }>()
   const jtis = new Set<string>()
   const blacklisted: Array<{ token: number, blacklistedAt: Date, index: number }> = []
@@ -206,6 +215,12 @@ export function parseBlacklistDump (json: string): DjangoBlacklistedToken[] {
       if (jti === '') throw new DumpdataError('fields.jti may not be blank', index)
       if (jtis.has(jti)) throw new DumpdataError(`jti ${describe(jti)} appears twice`, index)
       jtis.add(jti)
+      // OutstandingToken.user: the user's pk, or null once Django deleted the user (on_delete=SET_NULL).
+      const user = f.user
+      if (user !== undefined && user !== null && (typeof user !== 'number' || !Number.isSafeInteger(user) || user < 1 || user > MAX_ID)) {
+        throw new DumpdataError(`fields.user must be a user's pk or null (got ${describe(user)})`, index)
+      }
+      if (typeof user === 'number') largestUserId = Math.max(largestUserId, user)
       outstanding.set(pk, { jti, expiresAt: datetime(f.expires_at, 'expires_at', index) })
     } else if (model === 'token_blacklist.blacklistedtoken') {
       const token = f.token
@@ -215,9 +230,10 @@ export function parseBlacklistDump (json: string): DjangoBlacklistedToken[] {
       throw new DumpdataError(`model must be "token_blacklist.outstandingtoken" or "token_blacklist.blacklistedtoken" (got ${describe(model)})`, index)
     }
   }
-  return blacklisted.map(({ token, blacklistedAt, index }) => {
+  const tokens = blacklisted.map(({ token, blacklistedAt, index }) => {
     const row = outstanding.get(token)
     if (row === undefined) throw new DumpdataError(`fields.token ${token} names no outstanding token of the dump (dump the whole token_blacklist app)`, index)
     return { jti: row.jti, blacklistedAt, expiresAt: row.expiresAt }
   })
+  return { tokens, largestUserId }
 }

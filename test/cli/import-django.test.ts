@@ -246,6 +246,35 @@ Password hashes:
   })
 })
 
+t.test('import-django-blacklist: no user created here takes an id the dump\'s tokens name (a user Django deleted)', async t => {
+  const now = Math.floor(Date.now() / 1000)
+  const iso = (seconds: number) => new Date(seconds * 1000).toISOString()
+  // User 9000 held a token in Django and was deleted there (the dump of users no longer has it).
+  const file = await dumpFile('deleted-user-tokens.json', [
+    { model: 'token_blacklist.outstandingtoken', pk: 1, fields: { user: 9000, jti: 'd'.repeat(32), token: 'x', created_at: iso(now - 60), expires_at: iso(now + 3600) } },
+    { model: 'token_blacklist.outstandingtoken', pk: 2, fields: { user: null, jti: 'e'.repeat(32), token: 'x', created_at: iso(now - 60), expires_at: iso(now + 3600) } }
+  ])
+  t.equal((await cli(['import-django-blacklist', file, '--dry-run'])).code, 0)
+  const afterDryRun = await cli(['createuser', 'floor-dry-run', '--password-stdin'], 'a long enough password\n')
+  t.equal(afterDryRun.code, 0)
+  const dryId = await withApp(async app => (await app.simplejwt.users.findByUsername('floor-dry-run'))?.id)
+  t.ok(dryId !== undefined && dryId < 9000, 'a dry run moves nothing')
+  const run = await cli(['import-django-blacklist', file])
+  t.same([run.code, run.stderr], [0, ''])
+  const created = await cli(['createuser', 'floor-newcomer', '--password-stdin'], 'a long enough password\n')
+  t.same([created.code, created.stderr], [0, ''])
+  t.equal(await withApp(async app => (await app.simplejwt.users.findByUsername('floor-newcomer'))?.id), 9001, 'the next id is past the deleted user\'s')
+  t.equal((await cli(['import-django-blacklist', await dumpFile('lower.json', [
+    { model: 'token_blacklist.outstandingtoken', pk: 1, fields: { user: 3, jti: 'f'.repeat(32), token: 'x', created_at: iso(now - 60), expires_at: iso(now + 3600) } }
+  ])])).code, 0)
+  t.equal((await cli(['createuser', 'floor-later', '--password-stdin'], 'a long enough password\n')).code, 0)
+  t.equal(await withApp(async app => (await app.simplejwt.users.findByUsername('floor-later'))?.id), 9002, 'a lower floor never moves the sequence back')
+  const bad = await cli(['import-django-blacklist', await dumpFile('bad-user.json', [
+    { model: 'token_blacklist.outstandingtoken', pk: 1, fields: { user: 'nine', jti: 'g'.repeat(32), token: 'x', created_at: iso(now), expires_at: iso(now + 60) } }
+  ])])
+  t.same([bad.code, bad.stderr], [1, 'Error: record 0: fields.user must be a user\'s pk or null (got "nine"); nothing was imported\n'])
+})
+
 t.test('import-django-blacklist: what Django blacklisted is refused here too', async t => {
   const now = Math.floor(Date.now() / 1000)
   const userId = await withApp(async app => (await createUser(app, { username: 'logged-out-in-django' })).id)

@@ -64,7 +64,7 @@ t.test('registered in an application, on its own database handle', async t => {
   const database = await applicationDatabase(t)
   const clock = new Clock()
   const app = await application(t, { ...SETTINGS, prefix: '/auth', database: database.drizzle, securityScheme: 'bearerAuth', now: clock.now, ACCESS_TOKEN_LIFETIME: '1m', ROTATE_REFRESH_TOKENS: true })
-  await app.simplejwt.users.create({ username: 'spiderman', password: await hashPassword('underoos'), firstName: 'Peter', lastName: 'Parker' })
+  await app.simplejwt.users.create({ username: 'spiderman', password: await hashPassword('underoos'), firstName: 'Peter', lastName: 'Parker', dateJoined: new Date(clock.ms - 86_400_000) })
 
   t.test('its tables and journal are its own: the application\'s are untouched', async t => {
     t.same(await database.query('select email from public.users'), [{ email: 'owner@example.com' }])
