@@ -140,6 +140,9 @@ export function connectRedis (url: string, timeoutMs: number, log: RedisLog): Re
     // Fail fast while Redis is away; the in-process counters take over meanwhile.
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
+    // A count in flight on a connection that drops has failed (the in-process counter takes it): sent
+    // again on the next connection, it might be counted twice.
+    autoResendUnfulfilledCommands: false,
     connectTimeout: timeoutMs,
     commandTimeout: timeoutMs,
     socketTimeout: timeoutMs,
