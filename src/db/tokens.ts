@@ -101,6 +101,13 @@ export function createBlacklistRepository (db: Db, userChanged: (id: number) => 
       return inserted
     },
 
+    /** The user as committed, read FOR SHARE in one statement: waits for a revocation in progress (TokenStore.confirm). */
+    async confirm (userId: number): Promise<User | undefined> {
+      if (!Number.isSafeInteger(userId) || userId < 1 || userId > MAX_USER_ID) return undefined
+      const [user] = await db.select().from(users).where(eq(users.id, userId)).for('share')
+      return user
+    },
+
     /**
      * Mints under the user's row lock, held FOR SHARE: mints of one user run side by side, and a
      * revocation (revokeAll, FOR UPDATE) waits for them, as they wait for it. `mint` reads the user

@@ -69,6 +69,14 @@ export interface TokenStore {
    */
   revokeAll: (userId: number, clock: () => Date, changes?: UserChanges) => Promise<UserRecord | undefined>
   /**
+   * The user as committed, read under the user's lock (FOR SHARE, one statement): waits for a
+   * revocation in progress and sees it. Called after minting a token that needs no record (an access
+   * token from a refresh, a refreshed sliding token), it settles the race without a transaction: a
+   * revocation that committed first is seen here, and one that comes later reads its cut-off after
+   * this read, hence after the mint. Undefined when the user is gone.
+   */
+  confirm: (userId: number) => Promise<UserRecord | undefined>
+  /**
    * Mints under the user's lock, shared with other mints and exclusive of a revocation (`revokeAll`):
    * `mint` sees the user as the database has it now (undefined when gone) and may throw to refuse;
    * what it returns is recorded in the same transaction. `lost` when `rotated` was already blacklisted

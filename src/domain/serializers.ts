@@ -221,10 +221,16 @@ export function createTokenSerializers (deps: SerializerDeps) {
       const jti = jtiOf(claims)
       // Then under the user's lock, against the user as committed now: a revocation since the check
       // above refuses the refresh, and one after it finds this refresh's tokens at or before its cut-off.
+      // A revocation in progress is waited for, and read after it has committed.
+      if (!config.ROTATE_REFRESH_TOKENS) {
+        // Nothing to record: mint, then read the user under its lock (TokenStore.confirm).
+        const access = tokens.accessFrom(claims)
+        checkUser(await blacklist.confirm(userId), claims)
+        return { access }
+      }
       const issued = await blacklist.issue<{ access: string, refresh?: string }>(userId, (user) => {
         checkUser(user, claims)
         const access = tokens.accessFrom(claims)
-        if (!config.ROTATE_REFRESH_TOKENS) return { value: { access } }
         const next = tokens.rotate(claims)
         return {
           value: { access, refresh: next.token },
@@ -283,13 +289,10 @@ export function createTokenSerializers (deps: SerializerDeps) {
     async refreshSliding (raw: string, caller: Caller): Promise<{ token: string }> {
       const claims = orInvalid(() => tokens.validate(raw, 'sliding'))
       const { userId } = await checkRefreshable(raw, claims, caller)
-      // Under the user's lock, as a refresh token's refresh is.
-      const issued = await blacklist.issue(userId, (user) => {
-        checkUser(user, claims)
-        return { value: { token: orInvalid(() => tokens.refreshSliding(claims)).token } }
-      })
-      if (issued.lost) throw blacklisted()
-      return issued.value
+      // Nothing to record: mint, then read the user under its lock (TokenStore.confirm).
+      const { token } = orInvalid(() => tokens.refreshSliding(claims))
+      checkUser(await blacklist.confirm(userId), claims)
+      return { token }
     },
 
     /** Not in simplejwt: log out of a sliding token, by its jti (it and every refresh of it). */

@@ -68,6 +68,10 @@ export class FakeTokenStore implements TokenStore {
     return updated
   }
 
+  async confirm (userId: number): Promise<UserRecord | undefined> {
+    return this.users?.findById(userId)
+  }
+
   /** Mints in one step (nothing runs in between in memory): the user as stored, then the records. */
   async issue<T> (userId: number, mint: (user: UserRecord | undefined) => Issued<T>): Promise<{ lost: false, value: T } | { lost: true }> {
     const issued = mint(await this.users?.findById(userId))

@@ -41,6 +41,8 @@ if (second !== database) t.teardown(() => second.close())
 const owner = await build(t, settings, { database, clock })
 const other = await build(t, settings, { database: second, clock })
 const apps = [owner, other]
+// Without rotation: a refresh mints an access token and records nothing (a locking read settles the race).
+const plain = await build(t, { ...settings, ROTATE_REFRESH_TOKENS: false, BLACKLIST_AFTER_ROTATION: false }, { database: second, clock })
 
 let users = 0
 async function newUser (): Promise<{ id: number, username: string, password: string }> {
@@ -59,11 +61,22 @@ async function obtain (app: FastifyInstance, url: string, username: string, pass
 
 interface Loot { access: string[], refresh: string[], sliding: string[] }
 
-/** Refreshes the newest token again and again, alternating instances, until refused; keeps everything minted. */
-async function thief (first: string, kind: 'refresh' | 'sliding', loot: Loot): Promise<void> {
+type Kind = 'refresh' | 'plain' | 'sliding'
+
+/**
+ * Refreshes the newest token again and again (alternating instances; `plain`: the same refresh token,
+ * on an instance without rotation), until refused; keeps everything minted.
+ */
+async function thief (first: string, kind: Kind, loot: Loot): Promise<void> {
   let current = first
   for (let step = 0; step < THEFT_STEPS; step++) {
-    const app = apps[step % 2]
+    const app = kind === 'plain' ? plain : apps[step % 2]
+    if (kind === 'plain') {
+      const res = await post(app, '/api/token/refresh/', { refresh: current })
+      if (res.statusCode !== 200) return
+      loot.access.push(res.json().access)
+      continue
+    }
     const res = kind === 'refresh'
       ? await post(app, '/api/token/refresh/', { refresh: current })
       : await post(app, '/api/token/sliding/refresh/', { token: current })
@@ -114,18 +127,20 @@ const REVOCATIONS: Record<string, (app: FastifyInstance, user: { id: number }, a
 }
 
 for (const [name, revoke] of Object.entries(REVOCATIONS)) {
-  for (const kind of ['refresh', 'sliding'] as const) {
-    t.test(`a ${kind === 'refresh' ? 'rotating refresh' : 'sliding'} token stolen and refreshed in a loop does not survive ${name}`, async t => {
+  for (const kind of ['refresh', 'plain', 'sliding'] as const) {
+    const what = { refresh: 'rotating refresh', plain: 'refresh (no rotation)', sliding: 'sliding' }[kind]
+    t.test(`a ${what} token stolen and refreshed in a loop does not survive ${name}`, async t => {
       let minted = 0
       for (let round = 0; round < ROUNDS; round++) {
         const user = await newUser()
         const pair = await obtain(owner, '/api/token/', user.username, user.password)
-        const stolen = kind === 'refresh' ? pair?.refresh : (await obtain(owner, '/api/token/sliding/', user.username, user.password))?.token
+        const stolen = kind === 'sliding' ? (await obtain(owner, '/api/token/sliding/', user.username, user.password))?.token : pair?.refresh
         t.ok(pair !== undefined && stolen !== undefined, 'logged in')
         const loot: Loot = { access: [], refresh: [], sliding: [] }
         // The revocation lands at a different point of the thief's loop each round.
         await Promise.all([thief(stolen as string, kind, loot), after(round * 3, () => revoke(owner, user, pair?.access as string))])
         minted += loot.access.length + loot.refresh.length + loot.sliding.length
+        if (kind === 'plain') loot.refresh.push(stolen as string)
         t.same(await survivors(loot), [], `round ${round + 1}: no token minted before the revocation works after it`)
         // The owner can log in again afterwards (with the new password where there is one).
         const password = name === 'a new password' ? 'with great power comes' : user.password
