@@ -65,7 +65,9 @@ const UNAVAILABLE_CODES = new Set([
   '57P01', '57P02', '57P03', '53300',
   // DATABASE_TIMEOUT passed: the client's deadline (src/db/bound.ts), statement_timeout (57014, query_canceled),
   // lock_timeout (55P03, lock_not_available), idle_in_transaction_session_timeout (25P03).
-  'DATABASE_TIMEOUT', '57014', '55P03', '25P03'
+  'DATABASE_TIMEOUT', '57014', '55P03', '25P03',
+  // A deadlock or a serialization failure: transient, the request may be sent again.
+  '40P01', '40001'
 ])
 
 /** True when an error (as Drizzle wraps it, or raw) says the database is unreachable or shutting down. */

@@ -27,6 +27,13 @@ export function redactQueryParameters<T> (err: T, depth = 0): T {
   const copy = Object.create(Object.getPrototypeOf(err) as object) as Error
   for (const key of Reflect.ownKeys(err)) {
     const descriptor = Object.getOwnPropertyDescriptor(err, key) as PropertyDescriptor
+    // Node 22+ keeps an error's stack behind an accessor, which would read nothing on the copy: take its value.
+    if (key === 'stack' && !('value' in descriptor)) {
+      descriptor.value = err.stack
+      delete descriptor.get
+      delete descriptor.set
+      descriptor.writable = true
+    }
     if ('value' in descriptor && typeof key === 'string') {
       const value: unknown = descriptor.value
       if (PARAMETER_KEYS.has(key) && value !== undefined) descriptor.value = REDACTED
