@@ -1,7 +1,7 @@
 // An application of your own with simplejwt inside it, as the tutorial adds simplejwt to a Django
 // project. `npm run build && node examples/app.js`, then replay the tutorial (README).
 import Fastify from 'fastify'
-import simplejwt, { hashPassword } from 'fastify-simplejwt'
+import simplejwt from 'fastify-simplejwt'
 
 const app = Fastify({ logger: true })
 
@@ -21,8 +21,7 @@ app.get('/api/hello/', { onRequest: app.authenticate }, async (request) => {
 
 // The tutorial's user (on a real database, `fastify-simplejwt createuser` does this).
 if (await app.simplejwt.users.findByUsername('spiderman') === undefined) {
-  const password = await hashPassword('underoos')
-  await app.simplejwt.users.create({ username: 'spiderman', password, firstName: 'Peter', lastName: 'Parker' })
+  await app.simplejwt.accounts.create({ username: 'spiderman', password: 'underoos', firstName: 'Peter', lastName: 'Parker' })
 }
 
 await app.listen({ host: '127.0.0.1', port: Number(process.env.PORT ?? 3000) })

@@ -18,23 +18,27 @@ export function send (reply: FastifyReply, status: number, body: unknown, header
   return reply.code(status).type('application/json; charset=utf-8').serializer(JSON.stringify).send(body)
 }
 
+/** Turns an error body as DRF renders it into the one sent (an application's own error format). */
+export type BodyShaper = (body: Record<string, unknown>, statusCode: number, request: FastifyRequest) => unknown
+const asIs: BodyShaper = body => body
+
 /**
  * Answers the errors the service raises itself: DRF's (ApiError, with `Retry-After` when it carries a `retryAfter`),
  * and 503 while the database is away. Undefined for any other error. Also used by
  * `fastify.authenticate`, which answers on an application's routes whatever its error handler.
  */
-export function sendServiceError (error: unknown, request: FastifyRequest, reply: FastifyReply, headerTypes?: string[]): FastifyReply | undefined {
+export function sendServiceError (error: unknown, request: FastifyRequest, reply: FastifyReply, headerTypes?: string[], shape: BodyShaper = asIs): FastifyReply | undefined {
   if (error instanceof ApiError) {
     const { retryAfter } = error as ApiError & { retryAfter?: number }
     if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter))
-    return send(reply, error.statusCode, error.body, headerTypes)
+    return send(reply, error.statusCode, shape(error.body, error.statusCode, request), headerTypes)
   }
   if (isDatabaseUnavailable(error)) {
     // Drizzle's message ends with the query's parameters (a password hash, say): never logged.
     const { message, code, cause } = redactQueryParameters(error as FastifyError)
     request.log.warn({ err: { message, code: (cause as { code?: string } | undefined)?.code ?? code } }, 'database unavailable')
     reply.header('retry-after', '5')
-    return send(reply, 503, SERVICE_UNAVAILABLE)
+    return send(reply, 503, shape(SERVICE_UNAVAILABLE, 503, request))
   }
   return undefined
 }

@@ -256,6 +256,8 @@ function headersHook (info: RouteInfo | undefined) {
 }
 
 interface RouteInfo {
+  /** The path as the first route registered it (with its trailing slash, if any). */
+  url: string
   methods: Set<string>
   /** The `Allow` header, once computed. */
   allow?: string
@@ -278,12 +280,43 @@ function actionFields (schema: SerializerSchema | undefined): Record<string, unk
   }]))
 }
 
+/** The methods a path may be asked for; the others of a known path get 405 (or OPTIONS metadata). */
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
+
+/** Marks the routes registered by answerOtherMethods: they are no route of the API's own. */
+const FALLBACK = 'simplejwtFallback'
+
+/** The routes each library-mode scope described, for answerOtherMethods (set by the plugin below). */
+const described = new WeakMap<FastifyInstance, Map<string, RouteInfo>>()
+
+/**
+ * A request for a known path with a method it does not have, as DRF answers it: authenticated
+ * first on a guarded path (APIView.initial: 401 before 405), then 405 with `Allow`, or DRF's
+ * SimpleMetadata for OPTIONS.
+ */
+async function otherMethod (fastify: FastifyInstance, info: RouteInfo, request: FastifyRequest, reply: FastifyReply) {
+  reply.headers(SECURITY_HEADERS)
+  if (info.guarded) await fastify.simplejwt.verifyRequest(request)
+  reply.header('allow', allowHeader(info.methods))
+  if (request.method !== 'OPTIONS') throw new ApiError(405, { detail: `Method "${request.method}" not allowed.` })
+  return reply.code(200).send({
+    name: info.name ?? '',
+    description: info.description ?? '',
+    renders: ['application/json'],
+    parses: PARSED_TYPES,
+    ...(Object.keys(info.actions).length > 0 ? { actions: info.actions } : {})
+  })
+}
+
 /**
  * HTTP plumbing shared by every route: DRF's three body parsers with one body limit, Django's
- * security headers, `Allow`, OPTIONS metadata, 405 for a known path with another method, and
- * JSON 404s (spec D11).
+ * security headers, `Allow`, OPTIONS metadata and 405 for a known path with another method.
+ * With `notFound` (the standalone server, which owns every URL) these come from a not-found
+ * handler that also answers JSON 404s (spec D11). Without it (inside an application, whose 404s
+ * are its own) no not-found handler and no wildcard route is set: once the routes are registered,
+ * answerOtherMethods adds one route per known path and missing method.
  */
-export default fp(async function httpPlugin (fastify: FastifyInstance, options: { bodyLimit?: number }) {
+export default fp(async function httpPlugin (fastify: FastifyInstance, options: { bodyLimit?: number, notFound?: boolean }) {
   const bodyLimit = options.bodyLimit ?? fastify.initialConfig.bodyLimit ?? 1024 * 1024
   // Already in force here (the standalone server installs it for every route): once is enough.
   if (fastify.hasRequestDecorator('jsonText')) return
@@ -291,16 +324,17 @@ export default fp(async function httpPlugin (fastify: FastifyInstance, options: 
   fastify.decorateRequest('jsonText', undefined)
 
   fastify.addHook('onRoute', (route: RouteOptions) => {
+    if ((route.config as Record<string, unknown> | undefined)?.[FALLBACK] === true) return
     route.onSend = [...[route.onSend ?? []].flat(), headersHook(describe(route))]
   })
 
-  /** What 405s, OPTIONS and `Allow` need to know of a route's path; undefined for a pattern. */
+  /** What 405s, OPTIONS and `Allow` need to know of a route's path; undefined for a wildcard. */
   function describe (route: RouteOptions): RouteInfo | undefined {
-    if (route.url.includes('*') || route.url.includes(':')) return undefined
+    if (route.url.includes('*')) return undefined
     const key = normalise(route.url)
     let info = routes.get(key)
     if (info === undefined) {
-      info = { methods: new Set<string>(), guarded: false, actions: {} }
+      info = { url: route.url, methods: new Set<string>(), guarded: false, actions: {} }
       routes.set(key, info)
     }
     const schema = route.schema as { security?: unknown[], summary?: string, description?: string, body?: SerializerSchema } | undefined
@@ -321,21 +355,38 @@ export default fp(async function httpPlugin (fastify: FastifyInstance, options: 
   await fastify.register(formbody, { bodyLimit })
   fastify.addContentTypeParser('multipart/form-data', { parseAs: 'buffer', bodyLimit }, parseMultipart)
 
+  if (options.notFound === false) {
+    described.set(fastify, routes)
+    return
+  }
   fastify.setNotFoundHandler(async function notFound (request: FastifyRequest, reply: FastifyReply) {
-    reply.headers(SECURITY_HEADERS)
     const info = routes.get(normalise(request.url.split('?')[0]))
-    if (info === undefined) throw new ApiError(404, { detail: 'Not found.' })
-    // DRF authenticates before it looks at the method (APIView.initial), so 401 comes first.
-    if (info.guarded) await fastify.simplejwt.verifyRequest(request)
-    reply.header('allow', allowHeader(info.methods))
-    if (request.method !== 'OPTIONS') throw new ApiError(405, { detail: `Method "${request.method}" not allowed.` })
-    // DRF's SimpleMetadata.
-    return reply.code(200).send({
-      name: info.name ?? '',
-      description: info.description ?? '',
-      renders: ['application/json'],
-      parses: PARSED_TYPES,
-      ...(Object.keys(info.actions).length > 0 ? { actions: info.actions } : {})
-    })
+    if (info === undefined) {
+      reply.headers(SECURITY_HEADERS)
+      throw new ApiError(404, { detail: 'Not found.' })
+    }
+    return otherMethod(fastify, info, request, reply)
   })
 }, { name: 'simplejwt-http', dependencies: ['simplejwt-error-handler'] })
+
+/**
+ * Inside an application: for every path the scope's routes serve (parameters included), one route
+ * per method it lacks, answering 405 or OPTIONS metadata (otherMethod). Called once the scope's
+ * routes are all registered; nothing outside those paths is touched. Hidden from OpenAPI.
+ */
+export function answerOtherMethods (scope: FastifyInstance): void {
+  const routes = described.get(scope)
+  if (routes === undefined) return
+  for (const info of routes.values()) {
+    // Fastify answers HEAD for every GET route itself (exposeHeadRoutes).
+    const missing = METHODS.filter(method => !info.methods.has(method) && !(method === 'HEAD' && info.methods.has('GET')))
+    if (missing.length === 0 || !info.url.startsWith(scope.prefix)) continue
+    scope.route({
+      method: missing,
+      url: info.url.slice(scope.prefix.length),
+      config: { [FALLBACK]: true },
+      schema: { hide: true },
+      handler: (request, reply) => otherMethod(scope, info, request, reply)
+    })
+  }
+}

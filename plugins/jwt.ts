@@ -1,20 +1,11 @@
-// The declarations that type request.user reach applications through this reference (dist/plugins/jwt.d.ts).
-/// <reference types="@fastify/jwt" preserve="true" />
 import fastifyJwt, { type JWT } from '@fastify/jwt'
 import { createVerifier } from 'fast-jwt'
 import type { FastifyInstance } from 'fastify'
 import { isHmac, keyedVerifier, type Algorithm, type KeySet } from '../src/domain/keys.js'
 import type { Claims, Decoded } from '../src/domain/tokens.js'
-import type { AuthenticatedUser } from '../src/domain/authentication.js'
 
-declare module '@fastify/jwt' {
-  interface FastifyJWT {
-    payload: Claims
-    user: AuthenticatedUser
-  }
-}
-
-export type { AuthenticatedUser }
+// No declaration of @fastify/jwt's FastifyJWT here: an application that types its own keeps it
+// (the opt-in src/augment.ts types request.user for the others).
 
 // Time-based claims are checked by src/domain/tokens.ts against the injected clock, with simplejwt's
 // semantics and messages; fast-jwt checks the format, the pinned algorithm and the signature.

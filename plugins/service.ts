@@ -2,6 +2,7 @@
 import { EventEmitter } from 'node:events'
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { AuthenticateHook } from './authenticate.js'
 import { keySettings, passwordRules, type Config } from '../src/domain/settings.js'
 import { resolveDatabase, type Database, type DatabaseOption, type Db } from '../src/db/client.js'
 import { HMAC_KEY_BYTES, isHmac, loadKeySet, type KeySet } from '../src/domain/keys.js'
@@ -57,19 +58,20 @@ export interface SimpleJwt {
    * (an ApiError). `fastify.authenticate` is the same check as a hook that answers the 401 itself.
    */
   verifyRequest: (request: FastifyRequest) => Promise<void>
+  /**
+   * An `onRequest` (or `preHandler`) hook for protected routes: reads `Authorization`, validates the
+   * token against AUTH_TOKEN_CLASSES and loads its active user (`authenticatedUser(request)`, and
+   * `request.user`); under AUTH_STATELESS, builds it from the claims alone. Answers DRF's 401 itself
+   * otherwise, with `WWW-Authenticate`, whatever the application's error handler does
+   * (JWTAuthentication). Also decorated as `fastify.authenticate` (option `authenticateDecorator`).
+   */
+  authenticate: AuthenticateHook
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** The service: settings, database, tokens, users, blacklist (plugins/service.ts). */
     simplejwt: SimpleJwt
-    /**
-     * An `onRequest` (or `preHandler`) hook for protected routes: reads `Authorization`, validates the
-     * token against AUTH_TOKEN_CLASSES and loads its active user into `request.user` (under
-     * AUTH_STATELESS, builds it from the claims alone). Answers DRF's 401 itself otherwise, with
-     * `WWW-Authenticate`, whatever the application's error handler does (JWTAuthentication).
-     */
-    authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>
   }
 }
 
@@ -77,7 +79,13 @@ export interface ServiceOptions {
   /** A connection string, or a database handle of the application's, which it closes (src/db/client.ts). */
   database?: DatabaseOption
   /** Extra claims for new tokens (simplejwt's get_token override); reserved claims are dropped with a warning. */
-  tokenClaims?: TokenClaimsHook
+  tokenClaims?: TokenClaimsHook | undefined
+  /**
+   * When the start must be over (ms since the epoch): Fastify's pluginTimeout, counted from the
+   * registration. Past it, the start fails naming the package and the step it was on (avvio would
+   * only name a plugin); what opens later is closed.
+   */
+  deadline?: { at: number, pluginTimeout: number } | undefined
 }
 
 /** The service's settings and clock; `simplejwt-service` adds the rest. */
@@ -105,7 +113,8 @@ export default fp<ServiceOptions>(async function servicePlugin (fastify: Fastify
   }
   fastify.addHook('onClose', closeAll)
 
-  try {
+  let step = openingStep(options.database, config)
+  async function build (): Promise<void> {
     // The database; a handle of the application's is the application's to close (close() knows).
     const database = await resolveDatabase(options.database, config.DATABASE_URL, {
       dataDir: config.DATA_DIR,
@@ -113,9 +122,11 @@ export default fp<ServiceOptions>(async function servicePlugin (fastify: Fastify
       onWarning: message => fastify.log.warn({ dataDir: config.DATA_DIR }, message)
     })
     closers.push({ name: 'database', close: () => database.close() })
+    step = 'applying the migrations'
     if (config.MIGRATE_ON_START) await database.migrate()
     const db = database.db
 
+    step = 'reading the signing key'
     // The signing key, the verifying keys, the signer and the token backend.
     const alg = config.JWT_ALGORITHM
     let signingKey = config.JWT_SIGNING_KEY
@@ -134,7 +145,8 @@ export default fp<ServiceOptions>(async function servicePlugin (fastify: Fastify
       now,
       tokenClaims: options.tokenClaims,
       onReservedClaims: (names) => fastify.log.warn({ event: 'reserved_claims_ignored', claims: names },
-        'tokenClaims returned reserved claims; they were ignored')
+        'tokenClaims returned reserved claims; they were ignored'),
+      onClaimsTimeout: (ms) => fastify.log.warn({ event: 'token_claims_timeout', ms }, 'tokenClaims did not answer in time; the login was answered 503')
     })
 
     // The stores: users (announcing this process's changes at once) and tokens.
@@ -154,6 +166,7 @@ export default fp<ServiceOptions>(async function servicePlugin (fastify: Fastify
       maxEntries: config.USER_CACHE_SIZE,
       now: Date.now
     })
+    step = 'subscribing to the database\'s notifications'
     if (config.USER_CACHE_TTL > 0) {
       userChanges.on('change', (id) => userCache.invalidate(id))
       const unlisten = await followNotifications(database, USER_CHANGED_CHANNEL, userCache, (payload) => {
@@ -172,6 +185,7 @@ export default fp<ServiceOptions>(async function servicePlugin (fastify: Fastify
     }
 
     // The login attempts: counted in Redis when there is one (shared by every instance), else in-process.
+    step = 'connecting to Redis'
     const redis = config.REDIS_URL === undefined ? undefined : connectRedis(config.REDIS_URL, config.REDIS_TIMEOUT * 1000, fastify.log)
     if (redis !== undefined) {
       closers.push({ name: 'redis', close: () => { redis.disconnect() } })
@@ -195,12 +209,54 @@ export default fp<ServiceOptions>(async function servicePlugin (fastify: Fastify
       refreshThrottle,
       accounts: createAccounts({ users, tokens: blacklist, now, passwordRules: passwordRules(config) }),
       serializers: createTokenSerializers({ config, now, tokens, users, userCache, blacklist, loginThrottle, loginQueue, refreshThrottle })
-    } satisfies Omit<SimpleJwt, 'config' | 'now' | 'verifyRequest'>)
+    } satisfies Omit<SimpleJwt, 'config' | 'now' | 'verifyRequest' | 'authenticate'>)
+  }
+
+  const building = build()
+  try {
+    await (options.deadline === undefined ? building : withinDeadline(building, options.deadline, () => step))
   } catch (err) {
-    await closeAll()
+    // Whatever the start had opened is closed; after a missed deadline, also what it opens still.
+    const closing = building.then(closeAll, closeAll)
+    if (!(err instanceof StartTimeout)) await closing
     throw err
   }
 }, { name: 'simplejwt-service' })
+
+/** The first step of a start, in the words of a start-up error: which database is being opened. */
+function openingStep (option: DatabaseOption | undefined, config: Config): string {
+  const url = option ?? config.DATABASE_URL
+  if (url === undefined) return `opening the embedded PGlite database under DATA_DIR (${config.DATA_DIR}: a large one takes a while to load)`
+  if (url === 'memory://') return 'opening an embedded PGlite database in memory'
+  if (typeof url !== 'string') return 'opening the application\'s database handle and applying the migrations'
+  let where = 'the configured address'
+  try {
+    where = new URL(url).host
+  } catch {}
+  return `connecting to PostgreSQL at ${where} (is it reachable?)`
+}
+
+/** The start outlasted Fastify's pluginTimeout. */
+export class StartTimeout extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'StartTimeout'
+  }
+}
+
+/** `building`, or a clear error once the deadline has passed. */
+async function withinDeadline (building: Promise<void>, deadline: { at: number, pluginTimeout: number }, step: () => string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new StartTimeout(`fastify-simplejwt did not start within Fastify's pluginTimeout (${deadline.pluginTimeout} ms): it was still ${step()}. ` +
+      'Raise the timeout (Fastify({ pluginTimeout: 60_000 })) if that is expected.')), Math.max(0, deadline.at - Date.now()))
+  })
+  try {
+    await Promise.race([building, late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
 
 /** Start shared when Redis is there: waits until it is ready or failed, at most `timeoutMs` (counting starts in-process otherwise). */
 function redisReady (redis: EventEmitter, timeoutMs: number): Promise<void> {

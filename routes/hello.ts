@@ -2,10 +2,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { authenticationErrorResponse, documented, ServiceUnavailableResponse } from '../src/schemas/common.js'
 import { HelloSchema } from '../src/schemas/hello.js'
+import { requireUser } from '../plugins/authenticate.js'
 
 const helloRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   // Encapsulated: this guard applies to the routes of this plugin only, never to the token routes.
-  fastify.addHook('onRequest', fastify.authenticate)
+  fastify.addHook('onRequest', fastify.simplejwt.authenticate)
 
   fastify.get('/', {
     // Documented as simplejwt spells it; ignoreTrailingSlash answers the slash-less form too.
@@ -25,7 +26,7 @@ const helloRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     }
   }, async (request) => {
-    const { firstName, lastName, stateless, username, id } = request.user
+    const { firstName, lastName, stateless, username, id } = requireUser(request)
     // Under AUTH_STATELESS the names are the token's first_name/last_name claims (add them with the
     // tokenClaims option); a token without them greets its username claim, or its user id.
     if (stateless === true && firstName === '' && lastName === '') return { msg: `Hello ${username === '' ? `user ${id}` : username}` }

@@ -1,10 +1,11 @@
 // "Log out everywhere": revokes every token of the authenticated user (not in simplejwt)
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { authenticationErrorResponse, documented, EMPTY_EXAMPLES, EmptySchema, ServiceUnavailableResponse } from '../src/schemas/common.js'
+import { requireUser } from '../plugins/authenticate.js'
 
 const revokeAllRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   // Encapsulated guard, as on hello: only this route needs an access token.
-  fastify.addHook('onRequest', fastify.authenticate)
+  fastify.addHook('onRequest', fastify.simplejwt.authenticate)
 
   fastify.post('/', {
     // Documented as simplejwt spells it; ignoreTrailingSlash answers the slash-less form too.
@@ -22,7 +23,7 @@ const revokeAllRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     }
   }, async (request) => {
-    await fastify.simplejwt.accounts.revokeAll(request.user.id)
+    await fastify.simplejwt.accounts.revokeAll(requireUser(request).id)
     return {}
   })
 }

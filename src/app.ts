@@ -123,7 +123,7 @@ export default async function app (fastify: FastifyInstance, options: AppOptions
   await fastify.register(errorHandler)
   await fastify.register(http)
   await fastify.register(swagger)
-  await fastify.register(simplejwt, { config: options.config, database: options.database, now: options.now, tokenClaims: options.tokenClaims, prefix: '/api', securityScheme: 'bearerAuth' })
+  await fastify.register(simplejwt, { config: options.config, database: options.database, now: options.now, tokenClaims: options.tokenClaims, prefix: '/api', securityScheme: 'bearerAuth', operationIdPrefix: '' })
   // The tutorial's protected view, guarded as any application guards its own routes.
   await fastify.register(helloRoutes, { prefix: '/api/hello' })
   await fastify.register(healthRoutes, { prefix: '/health' })

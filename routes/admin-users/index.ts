@@ -14,13 +14,14 @@ import { serializer } from '../../plugins/serializer.js'
 import { ADMIN_MAX_PAGE_SIZE, type AdminUser, AdminUserCreateSchema, AdminUserSchema, AdminUserUpdateSchema, IdParamsSchema, ListQuerySchema, PageSchema, SetPasswordSchema, SPIDERMAN } from '../../src/schemas/admin-users.js'
 import { authenticationErrorResponse, BODY_CONTENT_TYPES, bodyErrorResponses, DetailSchema, documented, EMPTY_EXAMPLES, EmptySchema, type Example, FieldErrorsSchema, ServiceUnavailableResponse } from '../../src/schemas/common.js'
 import { INVALID_PAGE, paginate } from './pagination.js'
+import { requireUser, setUser } from '../../plugins/authenticate.js'
 
 export const PERMISSION_DENIED = { detail: 'You do not have permission to perform this action.' }
 export const NOT_FOUND = { detail: 'Not found.' }
 
 // ---- Answers ----
 
-function present (user: User): AdminUser {
+function present (user: Omit<User, 'password'>): AdminUser {
   return {
     id: user.id,
     username: user.username,
@@ -75,7 +76,7 @@ const BY_ID_ERRORS = { ...STAFF_ERRORS, 404: NOT_FOUND_RESPONSE }
 const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const { users, accounts, config } = fastify.simplejwt
   // Encapsulated guards, as on hello and revoke-all: an access token of an active staff user (DRF's IsAdminUser).
-  fastify.addHook('onRequest', fastify.authenticate)
+  fastify.addHook('onRequest', fastify.simplejwt.authenticate)
   fastify.addHook('onRequest', async (request) => {
     // The user as stored now, whatever the authentication mode (issue 15, finding 6): under
     // AUTH_STATELESS, fastify.authenticate knows only the token's claims, so the active flag, the
@@ -83,11 +84,12 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     // From the store rather than the user cache: the cache follows other instances' changes by
     // LISTEN/NOTIFY, a moment late (longer while that connection lags); an admin request is rare
     // and privileged, so one read by primary key buys a demotion or a revocation that holds at once.
-    const user = await users.findById(request.user.id)
-    const actor = storedUser(user, request.user.claims, config)
+    const token = requireUser(request)
+    const user = await users.findById(token.id)
+    const actor = storedUser(user, token.claims, config)
     if (user === undefined || !isAdmin(user)) throw new ApiError(403, PERMISSION_DENIED)
     // The handlers' actor: the stored flags, never a stateless token's (always false there).
-    request.user = actor
+    setUser(request, actor)
   })
 
   async function found (raw: string): Promise<User> {
@@ -108,7 +110,7 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
    * guard above has refused an inactive user already, and set request.user's flags from the store.
    */
   function permitted (request: FastifyRequest, target: User | undefined, changes: FlagChanges): void {
-    if (!canAdminister({ ...request.user, isActive: true }, target, changes)) throw new ApiError(403, PERMISSION_DENIED)
+    if (!canAdminister({ ...requireUser(request), isActive: true }, target, changes)) throw new ApiError(403, PERMISSION_DENIED)
   }
 
   fastify.get('/', {
@@ -168,7 +170,7 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   }, async (request, reply) => {
     const body = request.body
     permitted(request, undefined, { isStaff: body.is_staff, isSuperuser: body.is_superuser })
-    let created: User
+    let created: Omit<User, 'password'>
     try {
       created = await accounts.create({
         username: body.username,
@@ -184,7 +186,7 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       if (err instanceof DuplicateUsername) throw new ValidationError({ username: [DUPLICATE_USERNAME] })
       throw err
     }
-    request.log.info({ event: 'admin_user_created', by: request.user.id, userId: created.id }, 'user created')
+    request.log.info({ event: 'admin_user_created', by: requireUser(request).id, userId: created.id }, 'user created')
     return reply.code(201).send(present(created))
   })
 
@@ -235,7 +237,7 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     const id = target.id
     const updated = Object.keys(changes).length === 0 ? target : await accounts.update(id, changes)
     if (updated === undefined) throw new ApiError(404, NOT_FOUND)
-    request.log.info({ event: 'admin_user_updated', by: request.user.id, userId: id, fields: Object.keys(changes) }, 'user updated')
+    request.log.info({ event: 'admin_user_updated', by: requireUser(request).id, userId: id, fields: Object.keys(changes) }, 'user updated')
     return present(updated)
   })
 
@@ -262,7 +264,7 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   }, async (request) => {
     const user = await administered(request, request.params.id)
     if (await accounts.setPassword(user.id, request.body.password) === undefined) throw new ApiError(404, NOT_FOUND)
-    request.log.info({ event: 'admin_password_set', by: request.user.id, userId: user.id }, 'password set; tokens revoked')
+    request.log.info({ event: 'admin_password_set', by: requireUser(request).id, userId: user.id }, 'password set; tokens revoked')
     return {}
   })
 
@@ -282,7 +284,7 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     const { id } = await administered(request, request.params.id)
     const updated = await accounts.update(id, { isActive: false })
     if (updated === undefined) throw new ApiError(404, NOT_FOUND)
-    request.log.info({ event: 'admin_user_deactivated', by: request.user.id, userId: id }, 'user deactivated; tokens revoked')
+    request.log.info({ event: 'admin_user_deactivated', by: requireUser(request).id, userId: id }, 'user deactivated; tokens revoked')
     return present(updated)
   })
 
@@ -301,7 +303,7 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   }, async (request) => {
     const user = await administered(request, request.params.id)
     await accounts.revokeAll(user.id)
-    request.log.info({ event: 'admin_tokens_revoked', by: request.user.id, userId: user.id }, 'tokens revoked')
+    request.log.info({ event: 'admin_tokens_revoked', by: requireUser(request).id, userId: user.id }, 'tokens revoked')
     return {}
   })
 }

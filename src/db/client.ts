@@ -185,13 +185,26 @@ async function migratePostgres (sql: Sql): Promise<void> {
   }
 }
 
+/** The message when the embedded database is asked for and @electric-sql/pglite is not installed. */
+export const PGLITE_MISSING = 'the embedded database needs the optional package @electric-sql/pglite: `npm install @electric-sql/pglite`, or use PostgreSQL (DATABASE_URL=postgres://…, or the database option)'
+
+/** PGlite is an optional peer dependency (≈70 MB): loaded only when the embedded database is used. */
+async function importPglite (): Promise<typeof import('@electric-sql/pglite')> {
+  try {
+    return await import('@electric-sql/pglite')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') throw new DatabaseError(PGLITE_MISSING, { cause: err })
+    throw err
+  }
+}
+
 /**
  * Opens (or creates) the embedded database under `dataDir`, readable by this process's user only
  * (src/db/data-dir.ts): the directory is made 0700 before PGlite writes into it, what an existing
  * directory had loose is tightened (with a warning), and so is what PGlite itself creates loose.
  */
 async function openPglite (dataDir: string | undefined, timeoutMs: number, warn: (message: string) => void): Promise<Database> {
-  const { PGlite } = await import('@electric-sql/pglite')
+  const { PGlite } = await importPglite()
   let client: PGlite | undefined
   let unlock = async () => {}
   try {

@@ -4,6 +4,7 @@ import { SCHEMA, users, type NewUser, type User } from './schema.js'
 import type { Db } from './client.js'
 import { MAX_USER_ID } from '../domain/users.js'
 import { DuplicateUsername } from '../domain/errors.js'
+import { assertEncodedPassword } from '../domain/passwords.js'
 import { ImportConflict, type DjangoUser, type OnConflict } from '../domain/dumpdata.js'
 
 /**
@@ -28,12 +29,18 @@ export function createUsersRepository (db: Db, changed: (id: number) => void = (
       return user
     },
 
-    /** Inserts a user; throws DuplicateUsername when the name is taken. */
-    async create (user: NewUser): Promise<User> {
+    /**
+     * Inserts a user whose password is already a hash in Django's format (hashPassword(), or one
+     * from Django); throws DuplicateUsername when the name is taken, and a TypeError for a plain
+     * password (accounts.create takes those). Returns the user without the hash.
+     */
+    async create (user: NewUser): Promise<Omit<User, 'password'>> {
+      assertEncodedPassword(user.password)
       const [created] = await db.insert(users).values(user).onConflictDoNothing({ target: users.username }).returning()
       if (created === undefined) throw new DuplicateUsername(user.username)
       changed(created.id)
-      return created
+      const { password: _hash, ...stored } = created
+      return stored
     },
 
     /** Every user, by id. */

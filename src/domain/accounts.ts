@@ -40,7 +40,7 @@ export function createAccounts ({ users, tokens, now, passwordRules = DEFAULT_PA
      * Creates a user (argon2id hash) under the NFKC form of the username; throws ValidationError
      * `{"password": [...]}` when the password fails a rule, DuplicateUsername when the name is taken.
      */
-    async create ({ password, ...fields }: NewAccount): Promise<UserRecord> {
+    async create ({ password, ...fields }: NewAccount): Promise<Omit<UserRecord, 'password'>> {
       const username = normalizeUsername(fields.username)
       // NFKC may lengthen a name (ﬁ is two letters): the column holds 150.
       if ([...username].length > USERNAME_MAX_LENGTH) throw new ValidationError({ username: [`Ensure this field has no more than ${USERNAME_MAX_LENGTH} characters.`] })

@@ -3,14 +3,14 @@
 // Fastify glue. Mirrors rest_framework_simplejwt/authentication.py: get_header → get_raw_token →
 // get_validated_token → get_user.
 import { AuthenticationFailed, InvalidToken, NotAuthenticated, TokenError, TOKEN_MESSAGES } from './errors.js'
-import { isCutOff, isRevoked, type Claims, type ClaimsUser, type TokenService, type TokenType } from './tokens.js'
+import { isCutOff, isRevoked, type Claims, type ClaimsUser, type CustomClaims, type TokenService, type TokenType } from './tokens.js'
 import type { Config } from './settings.js'
 import type { AuthUser, TokenStatusLookup, UserLookup } from './ports.js'
 
 /** What `request.user` holds on a route guarded by `fastify.authenticate`. */
 export interface AuthenticatedUser extends ClaimsUser {
-  /** The validated token's claims. */
-  claims: Claims
+  /** The validated token's claims (with the application's CustomClaims). */
+  claims: Claims & CustomClaims
   /**
    * True under AUTH_STATELESS: nothing was loaded from the database; the id is the token's, and the
    * names and email come from `username`, `first_name`, `last_name`, `email` claims when present

@@ -50,6 +50,17 @@ async function hashing<T> (work: () => Promise<T>): Promise<T> {
 /** A string that no password ever matches, as Django stores for unusable passwords. */
 export const UNUSABLE_PASSWORD_PREFIX = '!'
 
+/**
+ * Throws a TypeError unless `encoded` is a password hash in Django's format (or an unusable
+ * password, `!…`): a store given a plain password would keep it as it is, and never match it.
+ */
+export function assertEncodedPassword (encoded: string): void {
+  const parsed = parseHash(encoded)
+  if (!parsed.usable && parsed.problem === 'unknown') {
+    throw new TypeError('fastify-simplejwt: users.create stores a password hash in Django\'s format (hashPassword(plain), or a hash from Django), never a plain password; fastify.simplejwt.accounts.create({ username, password }) hashes and validates a plain one')
+  }
+}
+
 /** Where a hash that can never match is reported (pino's and Fastify's loggers fit). */
 export interface PasswordLog {
   warn: (details: Record<string, unknown>, message: string) => void

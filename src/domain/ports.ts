@@ -7,7 +7,7 @@ export interface UserStore {
   findById: (id: number) => Promise<UserRecord | undefined>
   findByUsername: (username: string) => Promise<UserRecord | undefined>
   /** Throws DuplicateUsername (domain/errors.ts) when the username is taken. */
-  create: (user: NewUserRecord) => Promise<UserRecord>
+  create: (user: NewUserRecord) => Promise<Omit<UserRecord, 'password'>>
   /** Undefined when there is no such user. */
   updateById: (id: number, changes: UserChanges) => Promise<UserRecord | undefined>
 }

@@ -203,8 +203,10 @@ export function createTokenSerializers (deps: SerializerDeps) {
     /** TokenObtainPairSerializer: a refresh and an access token for the credentials' user. */
     async obtainPair (credentials: { username: string, password: string }, caller: Caller): Promise<{ refresh: string, access: string }> {
       const user = await authenticateCredentials(deps, { ...credentials, ip: caller.ip, log: caller.log })
+      // The application's claims first: its hook never runs under the user's lock.
+      const extra = await tokens.claimsFor(user)
       return issueForLogin(user, (current) => {
-        const { refresh, access, refreshClaims } = tokens.obtainPair(current.id, current)
+        const { refresh, access, refreshClaims } = tokens.obtainPair(current.id, extra)
         return { value: { refresh, access }, outstand: familyRoot(refreshClaims, current.id, expiresAt(refreshClaims)) }
       })
     },
@@ -279,8 +281,9 @@ export function createTokenSerializers (deps: SerializerDeps) {
     /** TokenObtainSlidingSerializer: a sliding token, recorded as outstanding; it starts its own family. */
     async obtainSliding (credentials: { username: string, password: string }, caller: Caller): Promise<{ token: string }> {
       const user = await authenticateCredentials(deps, { ...credentials, ip: caller.ip, log: caller.log })
+      const extra = await tokens.claimsFor(user)
       return issueForLogin(user, (current) => {
-        const { token, claims } = tokens.obtainSliding(current.id, current)
+        const { token, claims } = tokens.obtainSliding(current.id, extra)
         return { value: { token }, outstand: familyRoot(claims, current.id, lastSlidingExpiry(claims)) }
       })
     },

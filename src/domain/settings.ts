@@ -391,10 +391,50 @@ export function loadConfig (rawEnv: RawEnv): Config {
 }
 
 /** The plugin's own options, which are not settings. */
-const OPTION_NAMES = new Set(['prefix', 'database', 'tokenClaims', 'now', 'admin', 'jwksPath', 'securityScheme', 'config'])
+const OPTION_NAMES = new Set(['prefix', 'database', 'tokenClaims', 'now', 'admin', 'jwksPath', 'securityScheme', 'authenticateDecorator', 'authenticationErrorBody', 'operationIdPrefix', 'config'])
 const SETTING_NAMES = new Set([...Object.keys(SETTINGS), ...FILE_SETTINGS.map(name => `${name}_FILE`)])
 /** Settings of the standalone process that mean nothing inside an application. */
 const SERVER_SETTINGS = new Set(Object.entries(SETTINGS).filter(([, setting]) => 'server' in setting).map(([name]) => name))
+
+/** Edit distance, for names of at most a few dozen characters (longer ones are never close). */
+function distance (a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2 || a.length > 64) return Infinity
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i)
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i]
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
+    }
+    previous = current
+  }
+  return previous[b.length]
+}
+
+/**
+ * `; did you mean ACCESS_TOKEN_LIFETIME?` for `accessTokenLifetime`, `access_token_lifetime` or
+ * `ACESS_TOKEN_LIFETIME`, or an option's name in another case; empty when nothing is close.
+ */
+export function didYouMean (name: string): string {
+  if (name.length > 64) return ''
+  const options = [...OPTION_NAMES]
+  const option = options.find(known => known.toLowerCase() === name.toLowerCase().replaceAll('_', ''))
+  if (option !== undefined) return `; did you mean ${option}?`
+  // camelCase and snake_case to the settings' SCREAMING_SNAKE_CASE.
+  const screaming = name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replaceAll('-', '_').toUpperCase()
+  const candidates = [...SETTING_NAMES].filter(known => !SERVER_SETTINGS.has(known))
+  const exact = candidates.find(known => known === screaming)
+  if (exact !== undefined) return `; did you mean ${exact}?`
+  let best: string | undefined
+  let bestDistance = 3
+  for (const known of candidates) {
+    const d = distance(screaming, known)
+    if (d < bestDistance) {
+      best = known
+      bestDistance = d
+    }
+  }
+  return best === undefined ? '' : `; did you mean ${best}?`
+}
 
 /**
  * The plugin's settings (library mode), validated as the environment is but taking typed values as
@@ -405,7 +445,7 @@ export function configFromOptions (options: Record<string, unknown>, processEnv:
   for (const [name, value] of Object.entries(options)) {
     if (OPTION_NAMES.has(name)) continue
     if (!SETTING_NAMES.has(name) || SERVER_SETTINGS.has(name)) {
-      throw new ConfigError(name, SERVER_SETTINGS.has(name) ? 'is a setting of the standalone server, not of the plugin' : 'is not a setting of fastify-simplejwt')
+      throw new ConfigError(name, SERVER_SETTINGS.has(name) ? 'is a setting of the standalone server, not of the plugin' : `is not a setting of fastify-simplejwt${didYouMean(name)}`)
     }
     if (value !== undefined) given[name] = value
   }

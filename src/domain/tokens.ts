@@ -1,7 +1,7 @@
 // Token kinds, claims and their checks; mirrors rest_framework_simplejwt/tokens.py and backends.py
 import { isUtf8 } from 'node:buffer'
 import { randomUUID } from 'node:crypto'
-import { TokenError, TOKEN_MESSAGES } from './errors.js'
+import { ServiceUnavailable, TokenError, TOKEN_MESSAGES } from './errors.js'
 import type { Config } from './settings.js'
 
 export type TokenType = 'access' | 'refresh' | 'sliding'
@@ -25,8 +25,30 @@ export interface ClaimsUser {
   isSuperuser: boolean
 }
 
-/** simplejwt's get_token override: extra claims for both tokens of a login (and sliding tokens). */
-export type TokenClaimsHook = (user: ClaimsUser) => Claims
+/**
+ * The claims an application adds to its tokens, declared by declaration merging so that the
+ * `tokenClaims` hook and `request.user.claims` are typed with them:
+ * `declare module 'fastify-simplejwt' { interface CustomClaims { tenant: string } }`.
+ * Tokens minted before the hook added a claim lack it: declare such a claim optional.
+ */
+export interface CustomClaims {}
+
+/**
+ * simplejwt's get_token override: extra claims for both tokens of a login (and sliding tokens).
+ * May be async (claims read from the application's database); it runs before the user's row is
+ * locked, within TOKEN_CLAIMS_TIMEOUT_MS.
+ */
+export type TokenClaimsHook = (user: ClaimsUser) => (Claims & CustomClaims) | Promise<Claims & CustomClaims>
+
+/** How long a login waits for the tokenClaims hook before it answers 503. */
+export const TOKEN_CLAIMS_TIMEOUT_MS = 5_000
+
+/** Refused at registration: a tokenClaims that is no function would only fail at the first login. */
+export function checkTokenClaimsHook (hook: unknown): asserts hook is TokenClaimsHook | undefined {
+  if (hook !== undefined && typeof hook !== 'function') {
+    throw new TypeError(`fastify-simplejwt: the tokenClaims option must be a function (user) => claims, or an async one; got ${hook === null ? 'null' : typeof hook}`)
+  }
+}
 
 /** Claims a `tokenClaims` hook may never set: the ones every token check relies on. */
 export function reservedClaims (settings: TokenSettings): Set<string> {
@@ -253,20 +275,53 @@ export interface TokenServiceOptions {
   tokenClaims?: TokenClaimsHook
   /** Told the reserved claim names a tokenClaims hook tried to set (they are dropped). */
   onReservedClaims?: (names: string[]) => void
+  /** Told when the hook took longer than claimsTimeoutMs (the login then answers 503). */
+  onClaimsTimeout?: (ms: number) => void
+  /** How long the hook may take (TOKEN_CLAIMS_TIMEOUT_MS by default). */
+  claimsTimeoutMs?: number
+}
+
+/** The tokenClaims hook did not answer in time: a 503 the client may retry, and a warning. */
+export class TokenClaimsTimeout extends ServiceUnavailable {
+  constructor (readonly ms: number) {
+    super(Math.max(1, Math.ceil(ms / 1000)))
+    this.name = 'TokenClaimsTimeout'
+  }
 }
 
 /** Creates the token backend: minting and checking tokens with one key, one algorithm and one clock. */
-export function createTokenService ({ settings, sign, verify, now, tokenClaims, onReservedClaims }: TokenServiceOptions) {
+export function createTokenService ({ settings, sign, verify, now, tokenClaims, onReservedClaims, onClaimsTimeout, claimsTimeoutMs = TOKEN_CLAIMS_TIMEOUT_MS }: TokenServiceOptions) {
+  checkTokenClaimsHook(tokenClaims)
   const reserved = reservedClaims(settings)
 
-  /** The hook's claims for a user, without the reserved ones (dropped, and reported). */
-  function extraClaims (user: ClaimsUser | undefined): Claims {
-    if (tokenClaims === undefined || user === undefined) return {}
-    const extra: Claims = {}
-    const refused: string[] = []
+  /**
+   * The hook's claims for a user, without the reserved ones (dropped, and reported); awaited within
+   * `claimsTimeoutMs` (ServiceUnavailable after). A hook that returns no plain object is a bug of
+   * the application: a TypeError, logged as a server error, never a token without its claims.
+   */
+  async function claimsFor (user: ClaimsUser): Promise<Claims> {
+    if (tokenClaims === undefined) return {}
     // Only these fields, never the password hash, whatever object the caller holds.
     const { id, username, firstName, lastName, email, isStaff, isSuperuser } = user
-    for (const [name, value] of Object.entries(tokenClaims({ id, username, firstName, lastName, email, isStaff, isSuperuser }))) {
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        onClaimsTimeout?.(claimsTimeoutMs)
+        reject(new TokenClaimsTimeout(claimsTimeoutMs))
+      }, claimsTimeoutMs)
+    })
+    let given: unknown
+    try {
+      given = await Promise.race([Promise.resolve(tokenClaims({ id, username, firstName, lastName, email, isStaff, isSuperuser })), late])
+    } finally {
+      clearTimeout(timer)
+    }
+    if (given === null || typeof given !== 'object' || Array.isArray(given)) {
+      throw new TypeError(`fastify-simplejwt: tokenClaims must return an object of claims (got ${given === null ? 'null' : Array.isArray(given) ? 'an array' : typeof given})`)
+    }
+    const extra: Claims = {}
+    const refused: string[] = []
+    for (const [name, value] of Object.entries(given)) {
       if (reserved.has(name)) refused.push(name)
       else if (value !== undefined) extra[name] = value
     }
@@ -318,10 +373,15 @@ export function createTokenService ({ settings, sign, verify, now, tokenClaims, 
     settings,
     now,
 
-    /** A new refresh and access token for a user, sharing one `iat` (TokenObtainPairSerializer). */
-    obtainPair (userId: number, user?: ClaimsUser): { refresh: string, access: string, refreshClaims: Claims } {
+    claimsFor,
+
+    /**
+     * A new refresh and access token for a user, sharing one `iat` (TokenObtainPairSerializer),
+     * with the tokenClaims hook's claims (claimsFor, awaited before).
+     */
+    obtainPair (userId: number, extra: Claims = {}): { refresh: string, access: string, refreshClaims: Claims } {
       const nowMs = now()
-      const refreshClaims = newClaims('refresh', userId, nowMs, settings, extraClaims(user))
+      const refreshClaims = newClaims('refresh', userId, nowMs, settings, extra)
       const accessClaims = accessClaimsFromRefresh(refreshClaims, nowMs, settings)
       return { refresh: sign(refreshClaims), access: sign(accessClaims), refreshClaims }
     },
@@ -335,8 +395,8 @@ export function createTokenService ({ settings, sign, verify, now, tokenClaims, 
     },
 
     /** A new sliding token for a user (TokenObtainSlidingSerializer), with the hook's claims. */
-    obtainSliding (userId: number, user?: ClaimsUser): { token: string, claims: Claims } {
-      const claims = newClaims('sliding', userId, now(), settings, extraClaims(user))
+    obtainSliding (userId: number, extra: Claims = {}): { token: string, claims: Claims } {
+      const claims = newClaims('sliding', userId, now(), settings, extra)
       return { token: sign(claims), claims }
     },
 

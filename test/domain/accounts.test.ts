@@ -14,12 +14,14 @@ function setUp () {
 }
 
 t.test('create hashes the password (argon2id) and dates the user by the clock', async t => {
-  const { accounts, now } = setUp()
+  const { accounts, users, now } = setUp()
   const user = await accounts.create({ username: 'spiderman', password: 'underoos', firstName: 'Peter', lastName: 'Parker' })
   t.match(user, { username: 'spiderman', firstName: 'Peter', lastName: 'Parker', isActive: true, isStaff: false })
-  t.not(user.password, 'underoos', 'never stored as given')
-  t.match(user.password, /^argon2\$argon2id\$/)
-  t.ok(await verifyPassword(user.password, 'underoos'))
+  t.notOk('password' in user, 'the hash is not returned')
+  const stored = (await users.findById(user.id))?.password ?? ''
+  t.not(stored, 'underoos', 'never stored as given')
+  t.match(stored, /^argon2\$argon2id\$/)
+  t.ok(await verifyPassword(stored, 'underoos'))
   t.equal(user.dateJoined.getTime(), now())
 })
 

@@ -1,7 +1,7 @@
 // The package as npm would publish it: `npm pack`, installed into a throwaway application outside the
 // repository, which runs examples/app.js (one of its routes protected by the plugin) and is typechecked
 // against the tarball's declarations. Nothing here imports the repository's sources.
-import { execFile, spawn } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -9,12 +9,12 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import t from 'tap'
 import { TEST_KEY } from '../helper.js'
+import { spawnApp } from '../helpers/spawned-app.js'
 import { emptyDatabaseUrl } from '../setup/databases.js'
 
 const run = promisify(execFile)
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm'
-const STARTUP_MS = 60_000
 
 const scratch = await mkdtemp(join(tmpdir(), 'fsj-package-'))
 t.teardown(() => rm(scratch, { recursive: true, force: true }))
@@ -29,38 +29,21 @@ t.before(async () => {
   t.ok(files.includes('drizzle/meta/_journal.json'), 'the migrations are packed')
   t.notOk(files.some(f => f.startsWith('test/') || f.startsWith('src/') || f.endsWith('.tsbuildinfo')), 'no tests, sources or build state')
 
-  const { version: fastifyVersion } = JSON.parse(await readFile(join(ROOT, 'node_modules', 'fastify', 'package.json'), 'utf8')) as { version: string }
+  const version = async (name: string) => (JSON.parse(await readFile(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version
   await run('mkdir', ['-p', appDir])
   await writeFile(join(appDir, 'package.json'), JSON.stringify({ name: 'throwaway-app', private: true, type: 'module' }))
   // From npm's cache where it can: CI has just installed the same versions.
   await run(NPM, ['install', '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts', '--loglevel=error',
-    join(scratch, packed.filename), `fastify@${fastifyVersion}`], { cwd: appDir, timeout: 150_000 })
+    join(scratch, packed.filename), `fastify@${await version('fastify')}`,
+    // The example falls back to an in-memory embedded database: PGlite, an optional peer, installed by the application.
+    `@electric-sql/pglite@${await version('@electric-sql/pglite')}`], { cwd: appDir, timeout: 150_000 })
   await copyFile(join(ROOT, 'examples', 'app.js'), join(appDir, 'app.js'))
 })
 
 t.test('the example application runs the tutorial on the installed package', async t => {
   const databaseUrl = await emptyDatabaseUrl(fn => t.teardown(fn))
-  const child = spawn(process.execPath, ['app.js'], {
-    cwd: appDir,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', PORT: '0', JWT_SIGNING_KEY: TEST_KEY, ...(databaseUrl === undefined ? {} : { DATABASE_URL: databaseUrl }) },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  let output = ''
-  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
-  child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
-  const exited = new Promise(resolve => child.once('exit', resolve))
-  t.teardown(async () => {
-    if (child.exitCode === null) child.kill('SIGTERM')
-    await exited
-  })
-
-  const deadline = Date.now() + STARTUP_MS
-  let base: string | undefined
-  while (base === undefined && Date.now() < deadline && child.exitCode === null) {
-    base = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1]
-    if (base === undefined) await new Promise(resolve => setTimeout(resolve, 100))
-  }
-  if (base === undefined) return t.fail(`the example did not start:\n${output}`)
+  const { base, output } = await spawnApp(t, appDir, 'app.js', { PORT: '0', JWT_SIGNING_KEY: TEST_KEY, ...(databaseUrl === undefined ? {} : { DATABASE_URL: databaseUrl }) })
+  if (base === undefined) return t.fail(`the example did not start:\n${output()}`)
 
   const post = (path: string, body: unknown) => fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
   const login = await post('/api/token/', { username: 'spiderman', password: 'underoos' })
@@ -80,7 +63,7 @@ t.test('the example application runs the tutorial on the installed package', asy
   t.same([verified.status, await verified.json()], [200, {}], 'POST /api/token/verify/')
   const again = await fetch(`${base}/api/hello/`, { headers: { authorization: `Bearer ${next.access}` } })
   t.equal(again.status, 200, 'the refreshed access token works')
-  t.notMatch(output, access, 'no token in the logs')
+  t.notMatch(output(), access, 'no token in the logs')
 })
 
 t.test('a TypeScript application typechecks against the package\'s declarations', async t => {
@@ -91,6 +74,7 @@ t.test('a TypeScript application typechecks against the package\'s declarations'
   await writeFile(join(appDir, 'typed.ts'), `
 import Fastify from 'fastify'
 import simplejwt, { securitySchemes, type SimpleJwtOptions } from 'fastify-simplejwt'
+import 'fastify-simplejwt/augment'
 
 const app = Fastify()
 const options: SimpleJwtOptions = { prefix: '/auth', database: 'memory://', ACCESS_TOKEN_LIFETIME: '5m', ROTATE_REFRESH_TOKENS: true, AUTH_TOKEN_CLASSES: ['access'] }

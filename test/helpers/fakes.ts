@@ -18,7 +18,7 @@ export class FakeUserStore implements UserStore {
     return undefined
   }
 
-  async create (user: NewUserRecord): Promise<UserRecord> {
+  async create (user: NewUserRecord): Promise<Omit<UserRecord, 'password'>> {
     if (await this.findByUsername(user.username) !== undefined) throw new DuplicateUsername(user.username)
     const row: UserRecord = {
       id: user.id ?? this.nextId,
@@ -35,7 +35,8 @@ export class FakeUserStore implements UserStore {
     }
     this.nextId = Math.max(this.nextId, row.id + 1)
     this.rows.set(row.id, row)
-    return { ...row }
+    const { password: _hash, ...stored } = row
+    return stored
   }
 
   async updateById (id: number, changes: Partial<UserRecord>): Promise<UserRecord | undefined> {

@@ -5,38 +5,11 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import fastifyJwt from '@fastify/jwt'
 import swagger from '@fastify/swagger'
-import { PGlite } from '@electric-sql/pglite'
-import postgres from 'postgres'
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
-import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js'
+import cors from '@fastify/cors'
 import simplejwt, { configFromOptions, securitySchemes, type SimpleJwtOptions } from '../../src/plugin.js'
 import { hashPassword } from '../../src/domain/passwords.js'
-import { emptyDatabaseUrl } from '../setup/databases.js'
+import { applicationDatabase, createSpiderman } from '../helpers/app-database.js'
 import { bearer, Clock, decodeParts, forge, TEST_KEY, type TestLike } from '../helper.js'
-
-/** The application's own database, with its own `users` table and Drizzle journal, as the app made them. */
-async function applicationDatabase (t: TestLike) {
-  const url = await emptyDatabaseUrl(fn => t.teardown(fn))
-  const setup = [
-    'create table users (id serial primary key, email text not null)',
-    'insert into users (email) values (\'owner@example.com\')',
-    'create schema drizzle',
-    'create table drizzle.__drizzle_migrations (id serial primary key, hash text not null, created_at bigint)',
-    'insert into drizzle.__drizzle_migrations (hash, created_at) values (\'the-apps-own\', 1)'
-  ]
-  if (url === undefined) {
-    const client = new PGlite()
-    t.teardown(() => client.close())
-    for (const statement of setup) await client.exec(statement)
-    const query = async (text: string) => (await client.query(text)).rows as Array<Record<string, unknown>>
-    return { client, drizzle: drizzlePglite({ client }), query }
-  }
-  const client = postgres(url, { onnotice: () => {}, max: 4 })
-  t.teardown(() => client.end({ timeout: 5 }))
-  for (const statement of setup) await client.unsafe(statement)
-  const query = async (text: string) => [...await client.unsafe(text)] as Array<Record<string, unknown>>
-  return { client, drizzle: drizzlePostgres({ client }), query }
-}
 
 const SETTINGS = { JWT_SIGNING_KEY: TEST_KEY, LOGIN_THROTTLE_USERNAME: 'off', LOGIN_THROTTLE_IP: 'off' } as const
 
@@ -97,6 +70,8 @@ t.test('registered in an application, on its own database handle', async t => {
     t.same([bad.statusCode, bad.json()], [400, { username: ['Not a valid string.'] }], 'DRF\'s validation, not the application\'s coercing Ajv')
     const get = await app.inject({ url: '/auth/token/' })
     t.same([get.statusCode, get.json(), get.headers.allow], [405, { detail: 'Method "GET" not allowed.' }, 'POST, OPTIONS'])
+    const options = await app.inject({ method: 'OPTIONS', url: '/auth/token/' })
+    t.match([options.statusCode, options.json()], [200, { name: 'Obtain a token pair', parses: ['application/json', 'application/x-www-form-urlencoded', 'multipart/form-data'] }], 'OPTIONS: DRF\'s metadata')
   })
 
   t.test('fastify.authenticate answers DRF\'s 401 whatever the application\'s error handler', async t => {
@@ -211,10 +186,37 @@ t.test('registered inside an encapsulated part of an application, it stays there
   t.equal((await app.inject({ url: '/v1/.well-known/jwks.json' })).statusCode, 200, 'the keys under the enclosing prefix')
 })
 
-/** Creates spiderman in the plugin's table, as plain SQL would; returns his id. */
-async function createSpiderman (database: { query: (text: string) => Promise<Array<Record<string, unknown>>> }): Promise<number> {
-  const password = await hashPassword('underoos')
-  await database.query(`insert into simplejwt.users (username, password, first_name, last_name) values ('spiderman', '${password}', 'Peter', 'Parker')`)
-  const [row] = await database.query('select id from simplejwt.users where username = \'spiderman\'')
-  return row.id as number
-}
+t.test('the application\'s 404s stay its own; 405 and OPTIONS only on the package\'s paths', async t => {
+  const database = await applicationDatabase(t)
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(cors, { origin: 'https://app.example' })
+  // Its own 404 handler, set in the plugin where it registers the package, under /api.
+  await app.register(async function api (api) {
+    api.setNotFoundHandler((request, reply) => reply.code(404).send({ error: `no ${request.url}` }))
+    api.setErrorHandler((error: FastifyError, _request, reply) => reply.code(error.statusCode ?? 500).send({ appError: error.message }))
+    await api.register(simplejwt, { ...SETTINGS, database: database.client, prefix: '' })
+    api.get('/things/', async () => ['a thing'])
+  }, { prefix: '/api' })
+  await app.ready()
+  await createSpiderman(database)
+
+  for (const url of ['/api/nowhere', '/api/token/nowhere/', '/api/admin/nowhere', '/api/token/refresh/x/']) {
+    const missing = await app.inject({ url })
+    t.same([missing.statusCode, missing.json()], [404, { error: `no ${url}` }], `${url}: the application's 404`)
+  }
+  t.same((await app.inject({ url: '/api/things/' })).json(), ['a thing'], 'its own routes answer')
+  t.equal((await app.inject({ method: 'DELETE', url: '/api/things/' })).json().error, 'no /api/things/', 'and its own paths\' other methods are its 404s too')
+
+  const get = await app.inject({ url: '/api/token/' })
+  t.same([get.statusCode, get.json(), get.headers.allow], [405, { detail: 'Method "GET" not allowed.' }, 'POST, OPTIONS'], 'a package path with another method: DRF\'s 405')
+  const put = await app.inject({ method: 'PUT', url: '/api/admin/users/1/' })
+  t.same([put.statusCode, put.headers['www-authenticate']], [401, 'Bearer realm="api"'], 'a guarded path authenticates before its 405')
+  const login = await app.inject({ method: 'POST', url: '/api/token/', payload: { username: 'spiderman', password: 'underoos' } })
+  t.equal(login.statusCode, 200)
+
+  const preflight = await app.inject({ method: 'OPTIONS', url: '/api/token/', headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' } })
+  t.equal(preflight.statusCode, 204, 'a CORS preflight is still @fastify/cors\'s')
+  t.equal(preflight.headers['access-control-allow-origin'], 'https://app.example')
+  t.notMatch(app.printRoutes({ commonPrefix: false }), /\/api\/\*/, 'no wildcard route under the prefix')
+})
