@@ -4,6 +4,7 @@
 // never change what is validated or sent.
 import { Type, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox'
 import { CHAR_FIELD_PATTERN } from '../domain/drf-fields.js'
+import { TOKEN_ERROR_CODES, type TokenErrorCode } from '../domain/errors.js'
 import { ACCESS_EXAMPLE } from './examples.js'
 
 /** DRF CharField limits that we also enforce; longer values are refused with 400 before any work. */
@@ -55,9 +56,8 @@ export const EMPTY_EXAMPLES: Record<string, Example> = { empty: { summary: 'Alwa
 
 // Error bodies, exactly as DRF renders them.
 
-/** Every `code` a 401 carries (simplejwt's InvalidToken, AuthenticationFailed and JWTAuthentication's); a 401 without one has none. */
-export const TOKEN_ERROR_CODES = ['token_not_valid', 'no_active_account', 'bad_authorization_header', 'user_not_found', 'user_inactive'] as const
-export type TokenErrorCode = typeof TOKEN_ERROR_CODES[number]
+// Every `code` a 401 carries (src/domain/errors.ts types them); a 401 without one has none.
+export { TOKEN_ERROR_CODES, type TokenErrorCode } from '../domain/errors.js'
 
 export const DetailSchema = Type.Object({
   detail: Type.String({ description: 'What went wrong, for humans.' })
