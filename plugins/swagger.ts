@@ -21,7 +21,11 @@ export default fp(async function swaggerPlugin (fastify: FastifyInstance) {
           '',
           'To try it here: **POST /api/token/** with a username and password ("Try it out", then "Execute"), copy the `access` token, paste it into **Authorize**, then **GET /api/hello/**.',
           '',
-          'Every error is JSON in Django REST framework\'s shapes: `{"detail", "code"?}` for 401s, `{"field": ["message"]}` for 400s; every 401 carries `WWW-Authenticate: Bearer realm="api"`. Every path also answers without its trailing slash.'
+          'Every error is JSON in Django REST framework\'s shapes: `{"detail", "code"?}` for 401s, `{"field": ["message"]}` for 400s; every 401 carries `WWW-Authenticate: Bearer realm="api"`. Every path also answers without its trailing slash.',
+          '',
+          'Request bodies are documented as JSON (`application/json`), which is what clients generated from this document send. As in Django REST framework, every route that takes a body also accepts the same fields as `application/x-www-form-urlencoded` or `multipart/form-data`; any other Content-Type answers 415.',
+          '',
+          'Shared bodies are named schemas under `components.schemas` (`TokenPair`, `RefreshedTokens`, `TokenError`, `ValidationError`, `Detail`…), so a generated client has one type for each; `TokenError.code` lists every code a 401 can carry.'
         ].join('\n'),
         version: '0.1.0',
         license: { name: 'MIT', url: 'https://opensource.org/licenses/MIT' }
@@ -38,6 +42,11 @@ export default fp(async function swaggerPlugin (fastify: FastifyInstance) {
       components: {
         securitySchemes
       }
+    },
+    // Named schemas (fastify.addSchema, src/schemas/components.ts) are listed under their $id
+    // (#/components/schemas/TokenError), the names generated clients give their types; `def-N` otherwise.
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}`
     }
   })
   await fastify.register(swaggerUi, {

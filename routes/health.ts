@@ -1,11 +1,13 @@
 // Liveness and readiness for orchestrators and load balancers (not in simplejwt)
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ApiError } from '../src/domain/errors.js'
-import { documented, ServiceUnavailableResponse } from '../src/schemas/common.js'
+import { useComponents } from '../plugins/components.js'
+import { DetailSchema, documented, ServiceUnavailableResponse } from '../src/schemas/common.js'
 import { OK_EXAMPLES, StatusSchema } from '../src/schemas/health.js'
 import { SERVICE_UNAVAILABLE } from '../plugins/error-handler.js'
 
 const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+  useComponents(fastify, StatusSchema, DetailSchema)
   fastify.get('/live', {
     schema: {
       operationId: 'checkLiveness',

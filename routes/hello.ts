@@ -1,12 +1,14 @@
 // The tutorial's protected view: HelloView with IsAuthenticated
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { authenticationErrorResponse, documented, ServiceUnavailableResponse } from '../src/schemas/common.js'
+import { useComponents } from '../plugins/components.js'
+import { authenticationErrorResponse, DetailSchema, documented, ServiceUnavailableResponse, TokenErrorSchema } from '../src/schemas/common.js'
 import { HelloSchema } from '../src/schemas/hello.js'
 import { requireUser } from '../plugins/authenticate.js'
 
 const helloRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   // Encapsulated: this guard applies to the routes of this plugin only, never to the token routes.
   fastify.addHook('onRequest', fastify.simplejwt.authenticate)
+  useComponents(fastify, HelloSchema, TokenErrorSchema, DetailSchema)
 
   fastify.get('/', {
     // Documented as simplejwt spells it; ignoreTrailingSlash answers the slash-less form too.

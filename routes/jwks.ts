@@ -1,9 +1,9 @@
 // The public keys, for other services to verify tokens without calling us (RFC 7517; not in simplejwt)
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from '@sinclair/typebox'
 import { jwks } from '../src/domain/keys.js'
+import { useComponents } from '../plugins/components.js'
 import { documented } from '../src/schemas/common.js'
-import { EC_KEY_EXAMPLE, JwkSchema } from '../src/schemas/jwks.js'
+import { EC_KEY_EXAMPLE, JsonWebKeySetSchema } from '../src/schemas/jwks.js'
 
 /** How long other services may cache the key set: a retired key stays listed far longer than this. */
 export const JWKS_MAX_AGE = 300
@@ -11,6 +11,7 @@ export const JWKS_MAX_AGE = 300
 const jwksRoutes: FastifyPluginAsyncTypebox<{ path?: string }> = async (fastify, options) => {
   // Built once: the keys only change with a restart.
   const document = jwks(fastify.simplejwt.keys)
+  useComponents(fastify, JsonWebKeySetSchema)
 
   fastify.get(options.path ?? '/.well-known/jwks.json', {
     schema: {
@@ -20,7 +21,7 @@ const jwksRoutes: FastifyPluginAsyncTypebox<{ path?: string }> = async (fastify,
       tags: ['keys'],
       security: [],
       response: {
-        200: documented(Type.Object({ keys: Type.Array(JwkSchema, { description: 'The current key first, then the retired ones.' }) }), 'A JSON Web Key Set.', {
+        200: documented(JsonWebKeySetSchema, 'A JSON Web Key Set.', {
           ecKey: { summary: 'One ES256 key', value: { keys: [EC_KEY_EXAMPLE] } },
           hmac: { summary: 'HMAC (HS256): nothing to publish', value: { keys: [] } }
         }, {

@@ -1,11 +1,13 @@
 // "Log out everywhere": revokes every token of the authenticated user (not in simplejwt)
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { authenticationErrorResponse, documented, EMPTY_EXAMPLES, EmptySchema, ServiceUnavailableResponse } from '../src/schemas/common.js'
+import { useComponents } from '../plugins/components.js'
 import { requireUser } from '../plugins/authenticate.js'
+import { authenticationErrorResponse, DetailSchema, documented, EMPTY_EXAMPLES, EmptySchema, ServiceUnavailableResponse, TokenErrorSchema } from '../src/schemas/common.js'
 
 const revokeAllRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   // Encapsulated guard, as on hello: only this route needs an access token.
   fastify.addHook('onRequest', fastify.simplejwt.authenticate)
+  useComponents(fastify, EmptySchema, TokenErrorSchema, DetailSchema)
 
   fastify.post('/', {
     // Documented as simplejwt spells it; ignoreTrailingSlash answers the slash-less form too.

@@ -1,7 +1,8 @@
 // Sliding tokens: obtain and refresh; mirrors simplejwt's TokenObtainSlidingView and TokenRefreshSlidingView
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { callerOf, withSerializer } from '../plugins/serializer.js'
-import { BODY_CONTENT_TYPES, bodyErrorResponses, documented, EMPTY_EXAMPLES, EmptySchema, ServiceUnavailableResponse, tokenErrorResponse, TokenErrorSchema, WWW_AUTHENTICATE } from '../src/schemas/common.js'
+import { useComponents } from '../plugins/components.js'
+import { BODY_CONTENT_TYPES, bodyErrorResponses, DetailSchema, documented, EMPTY_EXAMPLES, EmptySchema, ServiceUnavailableResponse, tokenErrorResponse, TokenErrorSchema, ValidationErrorSchema, WWW_AUTHENTICATE } from '../src/schemas/common.js'
 import { LOGIN_ERROR_RESPONSES, RefreshThrottledResponse, TokenObtainPairBodySchema } from '../src/schemas/token.js'
 import { SlidingTokenBodySchema, SlidingTokenSchema } from '../src/schemas/sliding.js'
 import { NEXT_SLIDING_EXAMPLE, SLIDING_EXAMPLE } from '../src/schemas/examples.js'
@@ -9,6 +10,7 @@ import { NEXT_SLIDING_EXAMPLE, SLIDING_EXAMPLE } from '../src/schemas/examples.j
 const slidingRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const { serializers } = fastify.simplejwt
   fastify.addHook('onRoute', withSerializer)
+  useComponents(fastify, SlidingTokenSchema, EmptySchema, TokenErrorSchema, ValidationErrorSchema, DetailSchema)
 
   fastify.post('/', {
     prefixTrailingSlash: 'slash',

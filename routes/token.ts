@@ -1,13 +1,15 @@
 // The token views: obtain pair, refresh, verify; mirrors rest_framework_simplejwt/views.py + serializers.py
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { callerOf, withSerializer } from '../plugins/serializer.js'
-import { BODY_CONTENT_TYPES, bodyErrorResponses, documented, EMPTY_EXAMPLES, EmptySchema, ServiceUnavailableResponse, tokenErrorResponse } from '../src/schemas/common.js'
+import { useComponents } from '../plugins/components.js'
+import { BODY_CONTENT_TYPES, bodyErrorResponses, DetailSchema, documented, EMPTY_EXAMPLES, EmptySchema, ServiceUnavailableResponse, tokenErrorResponse, TokenErrorSchema, ValidationErrorSchema } from '../src/schemas/common.js'
 import { ACCESS_EXAMPLE, NEXT_ACCESS_EXAMPLE, NEXT_REFRESH_EXAMPLE, REFRESH_EXAMPLE } from '../src/schemas/examples.js'
 import { LOGIN_ERROR_RESPONSES, RefreshThrottledResponse, TokenBlacklistBodySchema, TokenObtainPairBodySchema, TokenPairSchema, TokenRefreshBodySchema, TokenRefreshResponseSchema, TokenVerifyBodySchema } from '../src/schemas/token.js'
 
 const tokenRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const { serializers } = fastify.simplejwt
   fastify.addHook('onRoute', withSerializer)
+  useComponents(fastify, TokenPairSchema, TokenRefreshResponseSchema, EmptySchema, TokenErrorSchema, ValidationErrorSchema, DetailSchema)
 
   fastify.post('/', {
     // Documented as simplejwt spells it; ignoreTrailingSlash answers the slash-less form too.

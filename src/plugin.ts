@@ -7,7 +7,7 @@ import { AjvCompiler } from '@fastify/ajv-compiler'
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify'
 import { ConfigError, configFromOptions as settingsFromOptions, type Config, type SimpleJwtSettings } from './domain/settings.js'
 import type { DatabaseOption } from './db/client.js'
-import { authenticationErrorResponse } from './schemas/common.js'
+import { authenticationErrorResponse, TokenErrorSchema } from './schemas/common.js'
 import { checkTokenClaimsHook, type TokenClaimsHook } from './domain/tokens.js'
 import simplejwtService, { createService, type SimpleJwt } from '../plugins/service.js'
 import errorHandler, { sendServiceError, type BodyShaper } from '../plugins/error-handler.js'
@@ -216,6 +216,13 @@ export { securitySchemes } from './schemas/common.js'
 /**
  * The 401 that `fastify.simplejwt.authenticate` answers, as a response schema for the application's
  * own protected routes (`response: { 401: UnauthorizedResponse }`), documented with its examples
- * and its `WWW-Authenticate` header. With `authenticationErrorBody`, document the application's shape instead.
+ * and its `WWW-Authenticate` header. Its body schema is inline (the package's named `TokenError`
+ * lives in the package's scopes only), so it works in any scope. With `authenticationErrorBody`,
+ * document the application's shape instead.
  */
-export const UnauthorizedResponse = authenticationErrorResponse('No credentials, a malformed Authorization header, an invalid, expired or revoked access token, or an unknown or inactive user.')
+export const UnauthorizedResponse = inlined(authenticationErrorResponse('No credentials, a malformed Authorization header, an invalid, expired or revoked access token, or an unknown or inactive user.'))
+
+function inlined<R extends { content: { 'application/json': { schema: unknown } } }> (response: R): R {
+  const { $id: _id, ...schema } = TokenErrorSchema
+  return { ...response, content: { 'application/json': { ...response.content['application/json'], schema } } }
+}

@@ -351,7 +351,204 @@ export interface paths {
 }
 export type webhooks = Record<string, never>;
 export interface components {
-    schemas: never;
+    schemas: {
+        /** @description A new pair: a refresh token and an access token. */
+        TokenPair: {
+            /**
+             * @description A refresh token, for POST /api/token/refresh/.
+             * @example eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIsImV4cCI6MTc5NjA3NzgzNywiaWF0IjoxNzk1OTkxNDM3LCJqdGkiOiIxMTdmMmE3YTQyYTg0NjM1OTc1NjIyNjZmYmFhYjk0MCIsInVzZXJfaWQiOjF9.BKszUc32-k5IL87RrnNMmXvwik5QNevB7dTSREst4B4
+             */
+            refresh: string;
+            /**
+             * @description An access token, sent as `Authorization: Bearer <access>`.
+             * @example eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjoxNzk1OTkxNzM3LCJpYXQiOjE3OTU5OTE0MzcsImp0aSI6ImYzNzI1MGU1OWQ1YjRjZWViZjJlODU2ZDNmN2ZiNTQ1IiwidXNlcl9pZCI6MX0.jt8J7zxyAxVwQF6sWfIzkYAvQXfJkMRTNGTgTRGVV_0
+             */
+            access: string;
+        };
+        /** @description A refresh's answer: a new access token, and the next refresh token under rotation. */
+        RefreshedTokens: {
+            /**
+             * @description A new access token.
+             * @example eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjoxNzk1OTkxNzM3LCJpYXQiOjE3OTU5OTE0MzcsImp0aSI6IjE5ZDBiMTJlMTIzZTRjMDZiOGExNGZhZTM4Y2M3NThjIiwidXNlcl9pZCI6MX0.bZAUZYKE2IWB8UHrm6I_d5SpjMFWjByQRbzCcFaXdok
+             */
+            access: string;
+            /**
+             * @description The next refresh token; only when ROTATE_REFRESH_TOKENS is on.
+             * @example eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIsImV4cCI6MTc5NjA3NzgzNywiaWF0IjoxNzk1OTkxNDM3LCJqdGkiOiI3YjBmOGQ0YzNhOWU0ZjJhOGMxZDVlNmY3YTBiMWMyZCIsInVzZXJfaWQiOjF9.8zv0Tq2m3VfJ6tqQ9c6pSUBcCyB9Ff3cPqVq0pWQy1A
+             */
+            refresh?: string;
+        };
+        /** @description An empty object: the answer of a request that succeeded and has nothing to say. */
+        Empty: Record<string, never>;
+        /** @description An authentication failure: `detail`, and a machine-readable `code` where simplejwt gives one. */
+        TokenError: {
+            /**
+             * @description What went wrong, for humans.
+             * @example Token is invalid or expired
+             */
+            detail: string;
+            /**
+             * @description What went wrong, for programs: `token_not_valid` (the token is invalid, expired, blacklisted or revoked), `no_active_account` (the token's user is inactive or gone), `bad_authorization_header`, `user_not_found` or `user_inactive` (the access token's user).
+             * @example token_not_valid
+             * @enum {string}
+             */
+            code?: "token_not_valid" | "no_active_account" | "bad_authorization_header" | "user_not_found" | "user_inactive";
+            /** @description Why the presented token was refused, per token type tried (authenticated routes only). */
+            messages?: {
+                /**
+                 * @description The token class tried, as simplejwt names it.
+                 * @example AccessToken
+                 */
+                token_class: string;
+                /**
+                 * @description The token type tried.
+                 * @example access
+                 */
+                token_type: string;
+                /**
+                 * @description Why that token type did not fit.
+                 * @example Token is invalid or expired
+                 */
+                message: string;
+            }[];
+        };
+        /** @description A refused body: errors by field name (or under `non_field_errors`), or `{"detail"}` when the body is malformed. */
+        ValidationError: components["schemas"]["FieldErrors"] | components["schemas"]["Detail"];
+        /** @description An error with a human-readable detail. */
+        Detail: {
+            /** @description What went wrong, for humans. */
+            detail: string;
+        };
+        /** @description Validation errors by field name, or under `non_field_errors`. */
+        FieldErrors: {
+            [key: string]: string[];
+        };
+        /** @description A sliding token. */
+        SlidingToken: {
+            /**
+             * @description A sliding token: sent as `Authorization: Bearer <token>` when AUTH_TOKEN_CLASSES includes `sliding`, and refreshed at POST /api/token/sliding/refresh/ until its `refresh_exp`.
+             * @example eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoic2xpZGluZyIsImV4cCI6MTc5NTk5MTczNywiaWF0IjoxNzk1OTkxNDM3LCJqdGkiOiI1YzFmMGU4YTJiN2Q0YzkzYTZlMWY0YjhkMmM3YTllMCIsInJlZnJlc2hfZXhwIjoxNzk2MDc3ODM3LCJ1c2VyX2lkIjoxfQ.U3stEmmCz78pngeUAZE5EbUIApH7w-A-Ne3w2_GGS8M
+             */
+            token: string;
+        };
+        /** @description A user, as Django's admin shows it; never the password hash. */
+        AdminUser: {
+            /**
+             * @description The user id (`user_id` in tokens).
+             * @example 1
+             */
+            id: number;
+            /**
+             * @description The username.
+             * @example spiderman
+             */
+            username: string;
+            /**
+             * @description First name; may be empty.
+             * @example Peter
+             */
+            first_name: string;
+            /**
+             * @description Last name; may be empty.
+             * @example Parker
+             */
+            last_name: string;
+            /**
+             * @description Email address; may be empty.
+             * @example peter@example.com
+             */
+            email: string;
+            /** @description Whether the user may log in and use tokens. */
+            is_active: boolean;
+            /** @description Whether the user may use these admin routes. */
+            is_staff: boolean;
+            /** @description Django's superuser flag, kept for migrations. */
+            is_superuser: boolean;
+            /**
+             * Format: date-time
+             * @description When the user was created.
+             * @example 2026-11-29T21:41:30.000Z
+             */
+            date_joined: string;
+            /**
+             * Format: date-time
+             * @description The last login, or null (never, or UPDATE_LAST_LOGIN off).
+             * @example 2026-11-29T21:41:30.000Z
+             */
+            last_login: string | null;
+        };
+        /** @description One page of users, in Django REST framework's PageNumberPagination shape. */
+        UserPage: {
+            /**
+             * @description How many users match, over all pages.
+             * @example 1
+             */
+            count: number;
+            /**
+             * @description The next page's URL, relative to the host (path and query), or null on the last page.
+             * @example /api/admin/users/?page=2
+             */
+            next: string | null;
+            /**
+             * @description The previous page's URL, relative to the host (path and query), or null on the first page.
+             * @example /api/admin/users/
+             */
+            previous: string | null;
+            /** @description This page's users, by id. */
+            results: components["schemas"]["AdminUser"][];
+        };
+        /** @description A JSON Web Key Set (RFC 7517): the public keys that verify this service's tokens. */
+        JsonWebKeySet: {
+            /** @description The current key first, then the retired ones. */
+            keys: components["schemas"]["JsonWebKey"][];
+        };
+        /** @description A public JSON Web Key (RFC 7517). */
+        JsonWebKey: {
+            /**
+             * @description The key type: `RSA`, `EC` or `OKP`.
+             * @example EC
+             */
+            kty: string;
+            /** @description The key id: the `kid` header of the tokens it verifies (RFC 7638 thumbprint). */
+            kid: string;
+            /**
+             * @description The one algorithm this key verifies.
+             * @example ES256
+             */
+            alg: string;
+            /**
+             * @description Always `sig`: the key verifies signatures.
+             * @enum {string}
+             */
+            use: "sig";
+            /** @description The curve (EC, OKP). */
+            crv?: string;
+            /** @description The public point's x coordinate (EC, OKP), base64url. */
+            x?: string;
+            /** @description The public point's y coordinate (EC), base64url. */
+            y?: string;
+            /** @description The modulus (RSA), base64url. */
+            n?: string;
+            /** @description The exponent (RSA), base64url. */
+            e?: string;
+        };
+        /** @description The tutorial's greeting. */
+        Hello: {
+            /**
+             * @description Hello, then the user's first and last name.
+             * @example Hello Peter Parker
+             */
+            msg: string;
+        };
+        /** @description A probe's answer. */
+        Status: {
+            /**
+             * @description Always `ok`.
+             * @example ok
+             */
+            status: string;
+        };
+    };
     responses: never;
     parameters: never;
     requestBodies: never;
@@ -387,42 +584,6 @@ export interface operations {
                      */
                     password: string;
                 };
-                /**
-                 * @example {
-                 *       "username": "spiderman",
-                 *       "password": "underoos"
-                 *     }
-                 */
-                "application/x-www-form-urlencoded": {
-                    /**
-                     * @description The username; surrounding whitespace is ignored.
-                     * @example spiderman
-                     */
-                    username: string;
-                    /**
-                     * @description The password; surrounding whitespace is ignored, as in simplejwt.
-                     * @example underoos
-                     */
-                    password: string;
-                };
-                /**
-                 * @example {
-                 *       "username": "spiderman",
-                 *       "password": "underoos"
-                 *     }
-                 */
-                "multipart/form-data": {
-                    /**
-                     * @description The username; surrounding whitespace is ignored.
-                     * @example spiderman
-                     */
-                    username: string;
-                    /**
-                     * @description The password; surrounding whitespace is ignored, as in simplejwt.
-                     * @example underoos
-                     */
-                    password: string;
-                };
             };
         };
         responses: {
@@ -432,18 +593,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description A refresh token, for POST /api/token/refresh/.
-                         * @example eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIsImV4cCI6MTc5NjA3NzgzNywiaWF0IjoxNzk1OTkxNDM3LCJqdGkiOiIxMTdmMmE3YTQyYTg0NjM1OTc1NjIyNjZmYmFhYjk0MCIsInVzZXJfaWQiOjF9.BKszUc32-k5IL87RrnNMmXvwik5QNevB7dTSREst4B4
-                         */
-                        refresh: string;
-                        /**
-                         * @description An access token, sent as `Authorization: Bearer <access>`.
-                         * @example eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjoxNzk1OTkxNzM3LCJpYXQiOjE3OTU5OTE0MzcsImp0aSI6ImYzNzI1MGU1OWQ1YjRjZWViZjJlODU2ZDNmN2ZiNTQ1IiwidXNlcl9pZCI6MX0.jt8J7zxyAxVwQF6sWfIzkYAvQXfJkMRTNGTgTRGVV_0
-                         */
-                        access: string;
-                    };
+                    "application/json": components["schemas"]["TokenPair"];
                 };
             };
             /** @description The body is malformed or a field is missing, blank, null or not a string. */
@@ -452,12 +602,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string[];
-                    } | {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["ValidationError"];
                 };
             };
             /** @description Unknown user, wrong password or inactive user: the same answer for all three. */
@@ -468,36 +613,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description What went wrong, for humans.
-                         * @example Token is invalid or expired
-                         */
-                        detail: string;
-                        /**
-                         * @description What went wrong, for programs: `token_not_valid`, `no_active_account`, `bad_authorization_header`, `user_not_found` or `user_inactive`.
-                         * @example token_not_valid
-                         */
-                        code?: string;
-                        /** @description Why the presented token was refused, per token type tried (authenticated routes only). */
-                        messages?: {
-                            /**
-                             * @description The token class tried, as simplejwt names it.
-                             * @example AccessToken
-                             */
-                            token_class: string;
-                            /**
-                             * @description The token type tried.
-                             * @example access
-                             */
-                            token_type: string;
-                            /**
-                             * @description Why that token type did not fit.
-                             * @example Token is invalid or expired
-                             */
-                            message: string;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["TokenError"];
                 };
             };
             /** @description The body is larger than 64 KiB. */
@@ -506,10 +622,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The Content-Type is not JSON, form-urlencoded or multipart. */
@@ -518,10 +631,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description Too many failed logins for this username or from this client, or too many of this client's logins waiting for a password check (LOGIN_QUEUE_PER_CLIENT); `Retry-After` says when to try again. */
@@ -532,10 +642,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The database does not answer in time, or too many logins are waiting for a password check (LOGIN_QUEUE_SIZE); try again after `Retry-After` seconds. */
@@ -546,10 +653,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
         };
@@ -572,24 +676,6 @@ export interface operations {
                     /** @description A refresh token obtained from POST /api/token/. */
                     refresh: string;
                 };
-                /**
-                 * @example {
-                 *       "refresh": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIsImV4cCI6MTc5NjA3NzgzNywiaWF0IjoxNzk1OTkxNDM3LCJqdGkiOiIxMTdmMmE3YTQyYTg0NjM1OTc1NjIyNjZmYmFhYjk0MCIsInVzZXJfaWQiOjF9.BKszUc32-k5IL87RrnNMmXvwik5QNevB7dTSREst4B4"
-                 *     }
-                 */
-                "application/x-www-form-urlencoded": {
-                    /** @description A refresh token obtained from POST /api/token/. */
-                    refresh: string;
-                };
-                /**
-                 * @example {
-                 *       "refresh": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIsImV4cCI6MTc5NjA3NzgzNywiaWF0IjoxNzk1OTkxNDM3LCJqdGkiOiIxMTdmMmE3YTQyYTg0NjM1OTc1NjIyNjZmYmFhYjk0MCIsInVzZXJfaWQiOjF9.BKszUc32-k5IL87RrnNMmXvwik5QNevB7dTSREst4B4"
-                 *     }
-                 */
-                "multipart/form-data": {
-                    /** @description A refresh token obtained from POST /api/token/. */
-                    refresh: string;
-                };
             };
         };
         responses: {
@@ -599,18 +685,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description A new access token.
-                         * @example eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjoxNzk1OTkxNzM3LCJpYXQiOjE3OTU5OTE0MzcsImp0aSI6IjE5ZDBiMTJlMTIzZTRjMDZiOGExNGZhZTM4Y2M3NThjIiwidXNlcl9pZCI6MX0.bZAUZYKE2IWB8UHrm6I_d5SpjMFWjByQRbzCcFaXdok
-                         */
-                        access: string;
-                        /**
-                         * @description The next refresh token; only when ROTATE_REFRESH_TOKENS is on.
-                         * @example eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIsImV4cCI6MTc5NjA3NzgzNywiaWF0IjoxNzk1OTkxNDM3LCJqdGkiOiI3YjBmOGQ0YzNhOWU0ZjJhOGMxZDVlNmY3YTBiMWMyZCIsInVzZXJfaWQiOjF9.8zv0Tq2m3VfJ6tqQ9c6pSUBcCyB9Ff3cPqVq0pWQy1A
-                         */
-                        refresh?: string;
-                    };
+                    "application/json": components["schemas"]["RefreshedTokens"];
                 };
             };
             /** @description The body is malformed or a field is missing, blank, null or not a string. */
@@ -619,12 +694,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string[];
-                    } | {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["ValidationError"];
                 };
             };
             /** @description The refresh token is invalid, expired, blacklisted or not a refresh token, or its user is inactive or gone. */
@@ -635,36 +705,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description What went wrong, for humans.
-                         * @example Token is invalid or expired
-                         */
-                        detail: string;
-                        /**
-                         * @description What went wrong, for programs: `token_not_valid`, `no_active_account`, `bad_authorization_header`, `user_not_found` or `user_inactive`.
-                         * @example token_not_valid
-                         */
-                        code?: string;
-                        /** @description Why the presented token was refused, per token type tried (authenticated routes only). */
-                        messages?: {
-                            /**
-                             * @description The token class tried, as simplejwt names it.
-                             * @example AccessToken
-                             */
-                            token_class: string;
-                            /**
-                             * @description The token type tried.
-                             * @example access
-                             */
-                            token_type: string;
-                            /**
-                             * @description Why that token type did not fit.
-                             * @example Token is invalid or expired
-                             */
-                            message: string;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["TokenError"];
                 };
             };
             /** @description The body is larger than 64 KiB. */
@@ -673,10 +714,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The Content-Type is not JSON, form-urlencoded or multipart. */
@@ -685,10 +723,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description Too many refreshes for this token's user in the current window (REFRESH_THROTTLE); `Retry-After` says when to try again. */
@@ -699,10 +734,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The database does not answer in time; try again later. */
@@ -713,10 +745,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
         };
@@ -739,24 +768,6 @@ export interface operations {
                     /** @description Any token issued by this service, access or refresh. */
                     token: string;
                 };
-                /**
-                 * @example {
-                 *       "token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjoxNzk1OTkxNzM3LCJpYXQiOjE3OTU5OTE0MzcsImp0aSI6ImYzNzI1MGU1OWQ1YjRjZWViZjJlODU2ZDNmN2ZiNTQ1IiwidXNlcl9pZCI6MX0.jt8J7zxyAxVwQF6sWfIzkYAvQXfJkMRTNGTgTRGVV_0"
-                 *     }
-                 */
-                "application/x-www-form-urlencoded": {
-                    /** @description Any token issued by this service, access or refresh. */
-                    token: string;
-                };
-                /**
-                 * @example {
-                 *       "token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwiZXhwIjoxNzk1OTkxNzM3LCJpYXQiOjE3OTU5OTE0MzcsImp0aSI6ImYzNzI1MGU1OWQ1YjRjZWViZjJlODU2ZDNmN2ZiNTQ1IiwidXNlcl9pZCI6MX0.jt8J7zxyAxVwQF6sWfIzkYAvQXfJkMRTNGTgTRGVV_0"
-                 *     }
-                 */
-                "multipart/form-data": {
-                    /** @description Any token issued by this service, access or refresh. */
-                    token: string;
-                };
             };
         };
         responses: {
@@ -766,7 +777,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["Empty"];
                 };
             };
             /** @description The body is malformed or a field is missing, blank, null or not a string. */
@@ -775,12 +786,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string[];
-                    } | {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["ValidationError"];
                 };
             };
             /** @description The token is invalid, expired, blacklisted or revoked, or its user is inactive. */
@@ -791,36 +797,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description What went wrong, for humans.
-                         * @example Token is invalid or expired
-                         */
-                        detail: string;
-                        /**
-                         * @description What went wrong, for programs: `token_not_valid`, `no_active_account`, `bad_authorization_header`, `user_not_found` or `user_inactive`.
-                         * @example token_not_valid
-                         */
-                        code?: string;
-                        /** @description Why the presented token was refused, per token type tried (authenticated routes only). */
-                        messages?: {
-                            /**
-                             * @description The token class tried, as simplejwt names it.
-                             * @example AccessToken
-                             */
-                            token_class: string;
-                            /**
-                             * @description The token type tried.
-                             * @example access
-                             */
-                            token_type: string;
-                            /**
-                             * @description Why that token type did not fit.
-                             * @example Token is invalid or expired
-                             */
-                            message: string;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["TokenError"];
                 };
             };
             /** @description The body is larger than 64 KiB. */
@@ -829,10 +806,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The Content-Type is not JSON, form-urlencoded or multipart. */
@@ -841,10 +815,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The database does not answer in time; try again later. */
@@ -855,10 +826,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
         };
@@ -881,24 +849,6 @@ export interface operations {
                     /** @description The refresh token to blacklist. */
                     refresh: string;
                 };
-                /**
-                 * @example {
-                 *       "refresh": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIsImV4cCI6MTc5NjA3NzgzNywiaWF0IjoxNzk1OTkxNDM3LCJqdGkiOiIxMTdmMmE3YTQyYTg0NjM1OTc1NjIyNjZmYmFhYjk0MCIsInVzZXJfaWQiOjF9.BKszUc32-k5IL87RrnNMmXvwik5QNevB7dTSREst4B4"
-                 *     }
-                 */
-                "application/x-www-form-urlencoded": {
-                    /** @description The refresh token to blacklist. */
-                    refresh: string;
-                };
-                /**
-                 * @example {
-                 *       "refresh": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIsImV4cCI6MTc5NjA3NzgzNywiaWF0IjoxNzk1OTkxNDM3LCJqdGkiOiIxMTdmMmE3YTQyYTg0NjM1OTc1NjIyNjZmYmFhYjk0MCIsInVzZXJfaWQiOjF9.BKszUc32-k5IL87RrnNMmXvwik5QNevB7dTSREst4B4"
-                 *     }
-                 */
-                "multipart/form-data": {
-                    /** @description The refresh token to blacklist. */
-                    refresh: string;
-                };
             };
         };
         responses: {
@@ -908,7 +858,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["Empty"];
                 };
             };
             /** @description The body is malformed or a field is missing, blank, null or not a string. */
@@ -917,12 +867,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string[];
-                    } | {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["ValidationError"];
                 };
             };
             /** @description The token is invalid, expired, already blacklisted or not a refresh token. */
@@ -933,36 +878,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description What went wrong, for humans.
-                         * @example Token is invalid or expired
-                         */
-                        detail: string;
-                        /**
-                         * @description What went wrong, for programs: `token_not_valid`, `no_active_account`, `bad_authorization_header`, `user_not_found` or `user_inactive`.
-                         * @example token_not_valid
-                         */
-                        code?: string;
-                        /** @description Why the presented token was refused, per token type tried (authenticated routes only). */
-                        messages?: {
-                            /**
-                             * @description The token class tried, as simplejwt names it.
-                             * @example AccessToken
-                             */
-                            token_class: string;
-                            /**
-                             * @description The token type tried.
-                             * @example access
-                             */
-                            token_type: string;
-                            /**
-                             * @description Why that token type did not fit.
-                             * @example Token is invalid or expired
-                             */
-                            message: string;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["TokenError"];
                 };
             };
             /** @description The body is larger than 64 KiB. */
@@ -971,10 +887,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The Content-Type is not JSON, form-urlencoded or multipart. */
@@ -983,10 +896,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The database does not answer in time; try again later. */
@@ -997,10 +907,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
         };
@@ -1032,42 +939,6 @@ export interface operations {
                      */
                     password: string;
                 };
-                /**
-                 * @example {
-                 *       "username": "spiderman",
-                 *       "password": "underoos"
-                 *     }
-                 */
-                "application/x-www-form-urlencoded": {
-                    /**
-                     * @description The username; surrounding whitespace is ignored.
-                     * @example spiderman
-                     */
-                    username: string;
-                    /**
-                     * @description The password; surrounding whitespace is ignored, as in simplejwt.
-                     * @example underoos
-                     */
-                    password: string;
-                };
-                /**
-                 * @example {
-                 *       "username": "spiderman",
-                 *       "password": "underoos"
-                 *     }
-                 */
-                "multipart/form-data": {
-                    /**
-                     * @description The username; surrounding whitespace is ignored.
-                     * @example spiderman
-                     */
-                    username: string;
-                    /**
-                     * @description The password; surrounding whitespace is ignored, as in simplejwt.
-                     * @example underoos
-                     */
-                    password: string;
-                };
             };
         };
         responses: {
@@ -1077,13 +948,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description A sliding token: sent as `Authorization: Bearer <token>` when AUTH_TOKEN_CLASSES includes `sliding`, and refreshed at POST /api/token/sliding/refresh/ until its `refresh_exp`.
-                         * @example eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoic2xpZGluZyIsImV4cCI6MTc5NTk5MTczNywiaWF0IjoxNzk1OTkxNDM3LCJqdGkiOiI1YzFmMGU4YTJiN2Q0YzkzYTZlMWY0YjhkMmM3YTllMCIsInJlZnJlc2hfZXhwIjoxNzk2MDc3ODM3LCJ1c2VyX2lkIjoxfQ.U3stEmmCz78pngeUAZE5EbUIApH7w-A-Ne3w2_GGS8M
-                         */
-                        token: string;
-                    };
+                    "application/json": components["schemas"]["SlidingToken"];
                 };
             };
             /** @description The body is malformed or a field is missing, blank, null or not a string. */
@@ -1092,12 +957,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string[];
-                    } | {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["ValidationError"];
                 };
             };
             /** @description Unknown user, wrong password or inactive user: the same answer for all three. */
@@ -1108,36 +968,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description What went wrong, for humans.
-                         * @example Token is invalid or expired
-                         */
-                        detail: string;
-                        /**
-                         * @description What went wrong, for programs: `token_not_valid`, `no_active_account`, `bad_authorization_header`, `user_not_found` or `user_inactive`.
-                         * @example token_not_valid
-                         */
-                        code?: string;
-                        /** @description Why the presented token was refused, per token type tried (authenticated routes only). */
-                        messages?: {
-                            /**
-                             * @description The token class tried, as simplejwt names it.
-                             * @example AccessToken
-                             */
-                            token_class: string;
-                            /**
-                             * @description The token type tried.
-                             * @example access
-                             */
-                            token_type: string;
-                            /**
-                             * @description Why that token type did not fit.
-                             * @example Token is invalid or expired
-                             */
-                            message: string;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["TokenError"];
                 };
             };
             /** @description The body is larger than 64 KiB. */
@@ -1146,10 +977,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The Content-Type is not JSON, form-urlencoded or multipart. */
@@ -1158,10 +986,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description Too many failed logins for this username or from this client, or too many of this client's logins waiting for a password check (LOGIN_QUEUE_PER_CLIENT); `Retry-After` says when to try again. */
@@ -1172,10 +997,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The database does not answer in time, or too many logins are waiting for a password check (LOGIN_QUEUE_SIZE); try again after `Retry-After` seconds. */
@@ -1186,10 +1008,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
         };
@@ -1212,24 +1031,6 @@ export interface operations {
                     /** @description A sliding token obtained from POST /api/token/sliding/. */
                     token: string;
                 };
-                /**
-                 * @example {
-                 *       "token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoic2xpZGluZyIsImV4cCI6MTc5NTk5MTczNywiaWF0IjoxNzk1OTkxNDM3LCJqdGkiOiI1YzFmMGU4YTJiN2Q0YzkzYTZlMWY0YjhkMmM3YTllMCIsInJlZnJlc2hfZXhwIjoxNzk2MDc3ODM3LCJ1c2VyX2lkIjoxfQ.U3stEmmCz78pngeUAZE5EbUIApH7w-A-Ne3w2_GGS8M"
-                 *     }
-                 */
-                "application/x-www-form-urlencoded": {
-                    /** @description A sliding token obtained from POST /api/token/sliding/. */
-                    token: string;
-                };
-                /**
-                 * @example {
-                 *       "token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoic2xpZGluZyIsImV4cCI6MTc5NTk5MTczNywiaWF0IjoxNzk1OTkxNDM3LCJqdGkiOiI1YzFmMGU4YTJiN2Q0YzkzYTZlMWY0YjhkMmM3YTllMCIsInJlZnJlc2hfZXhwIjoxNzk2MDc3ODM3LCJ1c2VyX2lkIjoxfQ.U3stEmmCz78pngeUAZE5EbUIApH7w-A-Ne3w2_GGS8M"
-                 *     }
-                 */
-                "multipart/form-data": {
-                    /** @description A sliding token obtained from POST /api/token/sliding/. */
-                    token: string;
-                };
             };
         };
         responses: {
@@ -1239,13 +1040,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description A sliding token: sent as `Authorization: Bearer <token>` when AUTH_TOKEN_CLASSES includes `sliding`, and refreshed at POST /api/token/sliding/refresh/ until its `refresh_exp`.
-                         * @example eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoic2xpZGluZyIsImV4cCI6MTc5NTk5MTczNywiaWF0IjoxNzk1OTkxNDM3LCJqdGkiOiI1YzFmMGU4YTJiN2Q0YzkzYTZlMWY0YjhkMmM3YTllMCIsInJlZnJlc2hfZXhwIjoxNzk2MDc3ODM3LCJ1c2VyX2lkIjoxfQ.U3stEmmCz78pngeUAZE5EbUIApH7w-A-Ne3w2_GGS8M
-                         */
-                        token: string;
-                    };
+                    "application/json": components["schemas"]["SlidingToken"];
                 };
             };
             /** @description The body is malformed or a field is missing, blank, null or not a string. */
@@ -1254,12 +1049,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string[];
-                    } | {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["ValidationError"];
                 };
             };
             /** @description The token is invalid, expired, past its `refresh_exp`, blacklisted or not a sliding token, or its user is inactive or gone. */
@@ -1270,36 +1060,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description What went wrong, for humans.
-                         * @example Token is invalid or expired
-                         */
-                        detail: string;
-                        /**
-                         * @description What went wrong, for programs: `token_not_valid`, `no_active_account`, `bad_authorization_header`, `user_not_found` or `user_inactive`.
-                         * @example token_not_valid
-                         */
-                        code?: string;
-                        /** @description Why the presented token was refused, per token type tried (authenticated routes only). */
-                        messages?: {
-                            /**
-                             * @description The token class tried, as simplejwt names it.
-                             * @example AccessToken
-                             */
-                            token_class: string;
-                            /**
-                             * @description The token type tried.
-                             * @example access
-                             */
-                            token_type: string;
-                            /**
-                             * @description Why that token type did not fit.
-                             * @example Token is invalid or expired
-                             */
-                            message: string;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["TokenError"];
                 };
             };
             /** @description The body is larger than 64 KiB. */
@@ -1308,10 +1069,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The Content-Type is not JSON, form-urlencoded or multipart. */
@@ -1320,10 +1078,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description Too many refreshes for this token's user in the current window (REFRESH_THROTTLE); `Retry-After` says when to try again. */
@@ -1334,10 +1089,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The database does not answer in time; try again later. */
@@ -1348,10 +1100,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
         };
@@ -1374,24 +1123,6 @@ export interface operations {
                     /** @description A sliding token obtained from POST /api/token/sliding/. */
                     token: string;
                 };
-                /**
-                 * @example {
-                 *       "token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoic2xpZGluZyIsImV4cCI6MTc5NTk5MTczNywiaWF0IjoxNzk1OTkxNDM3LCJqdGkiOiI1YzFmMGU4YTJiN2Q0YzkzYTZlMWY0YjhkMmM3YTllMCIsInJlZnJlc2hfZXhwIjoxNzk2MDc3ODM3LCJ1c2VyX2lkIjoxfQ.U3stEmmCz78pngeUAZE5EbUIApH7w-A-Ne3w2_GGS8M"
-                 *     }
-                 */
-                "application/x-www-form-urlencoded": {
-                    /** @description A sliding token obtained from POST /api/token/sliding/. */
-                    token: string;
-                };
-                /**
-                 * @example {
-                 *       "token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoic2xpZGluZyIsImV4cCI6MTc5NTk5MTczNywiaWF0IjoxNzk1OTkxNDM3LCJqdGkiOiI1YzFmMGU4YTJiN2Q0YzkzYTZlMWY0YjhkMmM3YTllMCIsInJlZnJlc2hfZXhwIjoxNzk2MDc3ODM3LCJ1c2VyX2lkIjoxfQ.U3stEmmCz78pngeUAZE5EbUIApH7w-A-Ne3w2_GGS8M"
-                 *     }
-                 */
-                "multipart/form-data": {
-                    /** @description A sliding token obtained from POST /api/token/sliding/. */
-                    token: string;
-                };
             };
         };
         responses: {
@@ -1401,7 +1132,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["Empty"];
                 };
             };
             /** @description The body is malformed or a field is missing, blank, null or not a string. */
@@ -1410,12 +1141,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string[];
-                    } | {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["ValidationError"];
                 };
             };
             /** @description The token is invalid, expired, already blacklisted or not a sliding token. */
@@ -1426,36 +1152,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description What went wrong, for humans.
-                         * @example Token is invalid or expired
-                         */
-                        detail: string;
-                        /**
-                         * @description What went wrong, for programs: `token_not_valid`, `no_active_account`, `bad_authorization_header`, `user_not_found` or `user_inactive`.
-                         * @example token_not_valid
-                         */
-                        code?: string;
-                        /** @description Why the presented token was refused, per token type tried (authenticated routes only). */
-                        messages?: {
-                            /**
-                             * @description The token class tried, as simplejwt names it.
-                             * @example AccessToken
-                             */
-                            token_class: string;
-                            /**
-                             * @description The token type tried.
-                             * @example access
-                             */
-                            token_type: string;
-                            /**
-                             * @description Why that token type did not fit.
-                             * @example Token is invalid or expired
-                             */
-                            message: string;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["TokenError"];
                 };
             };
             /** @description The body is larger than 64 KiB. */
@@ -1464,10 +1161,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The Content-Type is not JSON, form-urlencoded or multipart. */
@@ -1476,10 +1170,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The database does not answer in time; try again later. */
@@ -1490,10 +1181,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
         };
@@ -1513,7 +1201,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["Empty"];
                 };
             };
             /** @description No credentials, or an invalid, expired or already revoked access token. */
@@ -1524,36 +1212,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description What went wrong, for humans.
-                         * @example Token is invalid or expired
-                         */
-                        detail: string;
-                        /**
-                         * @description What went wrong, for programs: `token_not_valid`, `no_active_account`, `bad_authorization_header`, `user_not_found` or `user_inactive`.
-                         * @example token_not_valid
-                         */
-                        code?: string;
-                        /** @description Why the presented token was refused, per token type tried (authenticated routes only). */
-                        messages?: {
-                            /**
-                             * @description The token class tried, as simplejwt names it.
-                             * @example AccessToken
-                             */
-                            token_class: string;
-                            /**
-                             * @description The token type tried.
-                             * @example access
-                             */
-                            token_type: string;
-                            /**
-                             * @description Why that token type did not fit.
-                             * @example Token is invalid or expired
-                             */
-                            message: string;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["TokenError"];
                 };
             };
             /** @description The database does not answer in time; try again later. */
@@ -1564,10 +1223,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
         };
@@ -1603,69 +1259,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description How many users match, over all pages.
-                         * @example 1
-                         */
-                        count: number;
-                        /**
-                         * @description The next page's URL, relative to the host (path and query), or null on the last page.
-                         * @example /api/admin/users/?page=2
-                         */
-                        next: string | null;
-                        /**
-                         * @description The previous page's URL, relative to the host (path and query), or null on the first page.
-                         * @example /api/admin/users/
-                         */
-                        previous: string | null;
-                        /** @description This page's users, by id. */
-                        results: {
-                            /**
-                             * @description The user id (`user_id` in tokens).
-                             * @example 1
-                             */
-                            id: number;
-                            /**
-                             * @description The username.
-                             * @example spiderman
-                             */
-                            username: string;
-                            /**
-                             * @description First name; may be empty.
-                             * @example Peter
-                             */
-                            first_name: string;
-                            /**
-                             * @description Last name; may be empty.
-                             * @example Parker
-                             */
-                            last_name: string;
-                            /**
-                             * @description Email address; may be empty.
-                             * @example peter@example.com
-                             */
-                            email: string;
-                            /** @description Whether the user may log in and use tokens. */
-                            is_active: boolean;
-                            /** @description Whether the user may use these admin routes. */
-                            is_staff: boolean;
-                            /** @description Django's superuser flag, kept for migrations. */
-                            is_superuser: boolean;
-                            /**
-                             * Format: date-time
-                             * @description When the user was created.
-                             * @example 2026-11-29T21:41:30.000Z
-                             */
-                            date_joined: string;
-                            /**
-                             * Format: date-time
-                             * @description The last login, or null (never, or UPDATE_LAST_LOGIN off).
-                             * @example 2026-11-29T21:41:30.000Z
-                             */
-                            last_login: string | null;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["UserPage"];
                 };
             };
             /** @description A query parameter was given more than once. */
@@ -1674,10 +1268,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description No credentials, a malformed header, an invalid, expired or revoked token, or an unknown or inactive user. */
@@ -1688,36 +1279,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description What went wrong, for humans.
-                         * @example Token is invalid or expired
-                         */
-                        detail: string;
-                        /**
-                         * @description What went wrong, for programs: `token_not_valid`, `no_active_account`, `bad_authorization_header`, `user_not_found` or `user_inactive`.
-                         * @example token_not_valid
-                         */
-                        code?: string;
-                        /** @description Why the presented token was refused, per token type tried (authenticated routes only). */
-                        messages?: {
-                            /**
-                             * @description The token class tried, as simplejwt names it.
-                             * @example AccessToken
-                             */
-                            token_class: string;
-                            /**
-                             * @description The token type tried.
-                             * @example access
-                             */
-                            token_type: string;
-                            /**
-                             * @description Why that token type did not fit.
-                             * @example Token is invalid or expired
-                             */
-                            message: string;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["TokenError"];
                 };
             };
             /** @description The authenticated user is not staff, or is staff but not a superuser and acts on a superuser or grants or revokes is_staff or is_superuser. */
@@ -1726,10 +1288,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The page is not a number, or past the last page. */
@@ -1738,10 +1297,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The database does not answer in time; try again later. */
@@ -1752,10 +1308,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
         };
@@ -1814,96 +1367,6 @@ export interface operations {
                     /** @description Django's superuser flag (default false). */
                     is_superuser?: boolean;
                 };
-                /**
-                 * @example {
-                 *       "username": "spiderman",
-                 *       "password": "underoos",
-                 *       "first_name": "Peter",
-                 *       "last_name": "Parker",
-                 *       "email": "peter@example.com",
-                 *       "is_active": true,
-                 *       "is_staff": false,
-                 *       "is_superuser": false
-                 *     }
-                 */
-                "application/x-www-form-urlencoded": {
-                    /**
-                     * @description Letters, digits and @/./+/-/_ only; unique.
-                     * @example spiderman
-                     */
-                    username: string;
-                    /**
-                     * @description The password; stored hashed (argon2id); surrounding whitespace is ignored, as at login.
-                     * @example underoos
-                     */
-                    password: string;
-                    /**
-                     * @description First name; may be blank.
-                     * @example Peter
-                     */
-                    first_name?: string;
-                    /**
-                     * @description Last name; may be blank.
-                     * @example Parker
-                     */
-                    last_name?: string;
-                    /**
-                     * @description Email address; may be blank.
-                     * @example peter@example.com
-                     */
-                    email?: string;
-                    /** @description Whether the user may log in (default true). DRF's boolean spellings are accepted: `true`, `"true"`, `"1"`, `"on"`… */
-                    is_active?: boolean;
-                    /** @description Whether the user may use these admin routes (default false). */
-                    is_staff?: boolean;
-                    /** @description Django's superuser flag (default false). */
-                    is_superuser?: boolean;
-                };
-                /**
-                 * @example {
-                 *       "username": "spiderman",
-                 *       "password": "underoos",
-                 *       "first_name": "Peter",
-                 *       "last_name": "Parker",
-                 *       "email": "peter@example.com",
-                 *       "is_active": true,
-                 *       "is_staff": false,
-                 *       "is_superuser": false
-                 *     }
-                 */
-                "multipart/form-data": {
-                    /**
-                     * @description Letters, digits and @/./+/-/_ only; unique.
-                     * @example spiderman
-                     */
-                    username: string;
-                    /**
-                     * @description The password; stored hashed (argon2id); surrounding whitespace is ignored, as at login.
-                     * @example underoos
-                     */
-                    password: string;
-                    /**
-                     * @description First name; may be blank.
-                     * @example Peter
-                     */
-                    first_name?: string;
-                    /**
-                     * @description Last name; may be blank.
-                     * @example Parker
-                     */
-                    last_name?: string;
-                    /**
-                     * @description Email address; may be blank.
-                     * @example peter@example.com
-                     */
-                    email?: string;
-                    /** @description Whether the user may log in (default true). DRF's boolean spellings are accepted: `true`, `"true"`, `"1"`, `"on"`… */
-                    is_active?: boolean;
-                    /** @description Whether the user may use these admin routes (default false). */
-                    is_staff?: boolean;
-                    /** @description Django's superuser flag (default false). */
-                    is_superuser?: boolean;
-                };
             };
         };
         responses: {
@@ -1913,51 +1376,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description The user id (`user_id` in tokens).
-                         * @example 1
-                         */
-                        id: number;
-                        /**
-                         * @description The username.
-                         * @example spiderman
-                         */
-                        username: string;
-                        /**
-                         * @description First name; may be empty.
-                         * @example Peter
-                         */
-                        first_name: string;
-                        /**
-                         * @description Last name; may be empty.
-                         * @example Parker
-                         */
-                        last_name: string;
-                        /**
-                         * @description Email address; may be empty.
-                         * @example peter@example.com
-                         */
-                        email: string;
-                        /** @description Whether the user may log in and use tokens. */
-                        is_active: boolean;
-                        /** @description Whether the user may use these admin routes. */
-                        is_staff: boolean;
-                        /** @description Django's superuser flag, kept for migrations. */
-                        is_superuser: boolean;
-                        /**
-                         * Format: date-time
-                         * @description When the user was created.
-                         * @example 2026-11-29T21:41:30.000Z
-                         */
-                        date_joined: string;
-                        /**
-                         * Format: date-time
-                         * @description The last login, or null (never, or UPDATE_LAST_LOGIN off).
-                         * @example 2026-11-29T21:41:30.000Z
-                         */
-                        last_login: string | null;
-                    };
+                    "application/json": components["schemas"]["AdminUser"];
                 };
             };
             /** @description A field is missing, blank, too long or invalid, the username is taken, or the password fails a rule of PASSWORD_VALIDATORS. */
@@ -1966,12 +1385,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string[];
-                    } | {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["ValidationError"];
                 };
             };
             /** @description No credentials, a malformed header, an invalid, expired or revoked token, or an unknown or inactive user. */
@@ -1982,36 +1396,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description What went wrong, for humans.
-                         * @example Token is invalid or expired
-                         */
-                        detail: string;
-                        /**
-                         * @description What went wrong, for programs: `token_not_valid`, `no_active_account`, `bad_authorization_header`, `user_not_found` or `user_inactive`.
-                         * @example token_not_valid
-                         */
-                        code?: string;
-                        /** @description Why the presented token was refused, per token type tried (authenticated routes only). */
-                        messages?: {
-                            /**
-                             * @description The token class tried, as simplejwt names it.
-                             * @example AccessToken
-                             */
-                            token_class: string;
-                            /**
-                             * @description The token type tried.
-                             * @example access
-                             */
-                            token_type: string;
-                            /**
-                             * @description Why that token type did not fit.
-                             * @example Token is invalid or expired
-                             */
-                            message: string;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["TokenError"];
                 };
             };
             /** @description The authenticated user is not staff, or is staff but not a superuser and acts on a superuser or grants or revokes is_staff or is_superuser. */
@@ -2020,10 +1405,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The body is larger than 64 KiB. */
@@ -2032,10 +1414,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The Content-Type is not JSON, form-urlencoded or multipart. */
@@ -2044,10 +1423,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The database does not answer in time; try again later. */
@@ -2058,10 +1434,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
         };
@@ -2087,51 +1460,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description The user id (`user_id` in tokens).
-                         * @example 1
-                         */
-                        id: number;
-                        /**
-                         * @description The username.
-                         * @example spiderman
-                         */
-                        username: string;
-                        /**
-                         * @description First name; may be empty.
-                         * @example Peter
-                         */
-                        first_name: string;
-                        /**
-                         * @description Last name; may be empty.
-                         * @example Parker
-                         */
-                        last_name: string;
-                        /**
-                         * @description Email address; may be empty.
-                         * @example peter@example.com
-                         */
-                        email: string;
-                        /** @description Whether the user may log in and use tokens. */
-                        is_active: boolean;
-                        /** @description Whether the user may use these admin routes. */
-                        is_staff: boolean;
-                        /** @description Django's superuser flag, kept for migrations. */
-                        is_superuser: boolean;
-                        /**
-                         * Format: date-time
-                         * @description When the user was created.
-                         * @example 2026-11-29T21:41:30.000Z
-                         */
-                        date_joined: string;
-                        /**
-                         * Format: date-time
-                         * @description The last login, or null (never, or UPDATE_LAST_LOGIN off).
-                         * @example 2026-11-29T21:41:30.000Z
-                         */
-                        last_login: string | null;
-                    };
+                    "application/json": components["schemas"]["AdminUser"];
                 };
             };
             /** @description No credentials, a malformed header, an invalid, expired or revoked token, or an unknown or inactive user. */
@@ -2142,36 +1471,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description What went wrong, for humans.
-                         * @example Token is invalid or expired
-                         */
-                        detail: string;
-                        /**
-                         * @description What went wrong, for programs: `token_not_valid`, `no_active_account`, `bad_authorization_header`, `user_not_found` or `user_inactive`.
-                         * @example token_not_valid
-                         */
-                        code?: string;
-                        /** @description Why the presented token was refused, per token type tried (authenticated routes only). */
-                        messages?: {
-                            /**
-                             * @description The token class tried, as simplejwt names it.
-                             * @example AccessToken
-                             */
-                            token_class: string;
-                            /**
-                             * @description The token type tried.
-                             * @example access
-                             */
-                            token_type: string;
-                            /**
-                             * @description Why that token type did not fit.
-                             * @example Token is invalid or expired
-                             */
-                            message: string;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["TokenError"];
                 };
             };
             /** @description The authenticated user is not staff, or is staff but not a superuser and acts on a superuser or grants or revokes is_staff or is_superuser. */
@@ -2180,10 +1480,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description No user has this id. */
@@ -2192,10 +1489,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The database does not answer in time; try again later. */
@@ -2206,10 +1500,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
         };
@@ -2259,66 +1550,6 @@ export interface operations {
                     /** @description Django's superuser flag (default false). */
                     is_superuser?: boolean;
                 };
-                /**
-                 * @example {
-                 *       "first_name": "Peter",
-                 *       "last_name": "Parker",
-                 *       "is_staff": true
-                 *     }
-                 */
-                "application/x-www-form-urlencoded": {
-                    /**
-                     * @description First name; may be blank.
-                     * @example Peter
-                     */
-                    first_name?: string;
-                    /**
-                     * @description Last name; may be blank.
-                     * @example Parker
-                     */
-                    last_name?: string;
-                    /**
-                     * @description Email address; may be blank.
-                     * @example peter@example.com
-                     */
-                    email?: string;
-                    /** @description Whether the user may log in (default true). DRF's boolean spellings are accepted: `true`, `"true"`, `"1"`, `"on"`… */
-                    is_active?: boolean;
-                    /** @description Whether the user may use these admin routes (default false). */
-                    is_staff?: boolean;
-                    /** @description Django's superuser flag (default false). */
-                    is_superuser?: boolean;
-                };
-                /**
-                 * @example {
-                 *       "first_name": "Peter",
-                 *       "last_name": "Parker",
-                 *       "is_staff": true
-                 *     }
-                 */
-                "multipart/form-data": {
-                    /**
-                     * @description First name; may be blank.
-                     * @example Peter
-                     */
-                    first_name?: string;
-                    /**
-                     * @description Last name; may be blank.
-                     * @example Parker
-                     */
-                    last_name?: string;
-                    /**
-                     * @description Email address; may be blank.
-                     * @example peter@example.com
-                     */
-                    email?: string;
-                    /** @description Whether the user may log in (default true). DRF's boolean spellings are accepted: `true`, `"true"`, `"1"`, `"on"`… */
-                    is_active?: boolean;
-                    /** @description Whether the user may use these admin routes (default false). */
-                    is_staff?: boolean;
-                    /** @description Django's superuser flag (default false). */
-                    is_superuser?: boolean;
-                };
             };
         };
         responses: {
@@ -2328,51 +1559,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description The user id (`user_id` in tokens).
-                         * @example 1
-                         */
-                        id: number;
-                        /**
-                         * @description The username.
-                         * @example spiderman
-                         */
-                        username: string;
-                        /**
-                         * @description First name; may be empty.
-                         * @example Peter
-                         */
-                        first_name: string;
-                        /**
-                         * @description Last name; may be empty.
-                         * @example Parker
-                         */
-                        last_name: string;
-                        /**
-                         * @description Email address; may be empty.
-                         * @example peter@example.com
-                         */
-                        email: string;
-                        /** @description Whether the user may log in and use tokens. */
-                        is_active: boolean;
-                        /** @description Whether the user may use these admin routes. */
-                        is_staff: boolean;
-                        /** @description Django's superuser flag, kept for migrations. */
-                        is_superuser: boolean;
-                        /**
-                         * Format: date-time
-                         * @description When the user was created.
-                         * @example 2026-11-29T21:41:30.000Z
-                         */
-                        date_joined: string;
-                        /**
-                         * Format: date-time
-                         * @description The last login, or null (never, or UPDATE_LAST_LOGIN off).
-                         * @example 2026-11-29T21:41:30.000Z
-                         */
-                        last_login: string | null;
-                    };
+                    "application/json": components["schemas"]["AdminUser"];
                 };
             };
             /** @description A field is null, too long or invalid. */
@@ -2381,12 +1568,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string[];
-                    } | {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["ValidationError"];
                 };
             };
             /** @description No credentials, a malformed header, an invalid, expired or revoked token, or an unknown or inactive user. */
@@ -2397,36 +1579,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description What went wrong, for humans.
-                         * @example Token is invalid or expired
-                         */
-                        detail: string;
-                        /**
-                         * @description What went wrong, for programs: `token_not_valid`, `no_active_account`, `bad_authorization_header`, `user_not_found` or `user_inactive`.
-                         * @example token_not_valid
-                         */
-                        code?: string;
-                        /** @description Why the presented token was refused, per token type tried (authenticated routes only). */
-                        messages?: {
-                            /**
-                             * @description The token class tried, as simplejwt names it.
-                             * @example AccessToken
-                             */
-                            token_class: string;
-                            /**
-                             * @description The token type tried.
-                             * @example access
-                             */
-                            token_type: string;
-                            /**
-                             * @description Why that token type did not fit.
-                             * @example Token is invalid or expired
-                             */
-                            message: string;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["TokenError"];
                 };
             };
             /** @description The authenticated user is not staff, or is staff but not a superuser and acts on a superuser or grants or revokes is_staff or is_superuser. */
@@ -2435,10 +1588,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description No user has this id. */
@@ -2447,10 +1597,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The body is larger than 64 KiB. */
@@ -2459,10 +1606,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The Content-Type is not JSON, form-urlencoded or multipart. */
@@ -2471,10 +1615,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The database does not answer in time; try again later. */
@@ -2485,10 +1626,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
         };
@@ -2520,30 +1658,6 @@ export interface operations {
                      */
                     password: string;
                 };
-                /**
-                 * @example {
-                 *       "password": "with great power"
-                 *     }
-                 */
-                "application/x-www-form-urlencoded": {
-                    /**
-                     * @description The new password; surrounding whitespace is ignored, as at login.
-                     * @example with great power
-                     */
-                    password: string;
-                };
-                /**
-                 * @example {
-                 *       "password": "with great power"
-                 *     }
-                 */
-                "multipart/form-data": {
-                    /**
-                     * @description The new password; surrounding whitespace is ignored, as at login.
-                     * @example with great power
-                     */
-                    password: string;
-                };
             };
         };
         responses: {
@@ -2553,7 +1667,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["Empty"];
                 };
             };
             /** @description The password is missing, blank, null or too long, or fails a rule of PASSWORD_VALIDATORS. */
@@ -2562,12 +1676,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string[];
-                    } | {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["ValidationError"];
                 };
             };
             /** @description No credentials, a malformed header, an invalid, expired or revoked token, or an unknown or inactive user. */
@@ -2578,36 +1687,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description What went wrong, for humans.
-                         * @example Token is invalid or expired
-                         */
-                        detail: string;
-                        /**
-                         * @description What went wrong, for programs: `token_not_valid`, `no_active_account`, `bad_authorization_header`, `user_not_found` or `user_inactive`.
-                         * @example token_not_valid
-                         */
-                        code?: string;
-                        /** @description Why the presented token was refused, per token type tried (authenticated routes only). */
-                        messages?: {
-                            /**
-                             * @description The token class tried, as simplejwt names it.
-                             * @example AccessToken
-                             */
-                            token_class: string;
-                            /**
-                             * @description The token type tried.
-                             * @example access
-                             */
-                            token_type: string;
-                            /**
-                             * @description Why that token type did not fit.
-                             * @example Token is invalid or expired
-                             */
-                            message: string;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["TokenError"];
                 };
             };
             /** @description The authenticated user is not staff, or is staff but not a superuser and acts on a superuser or grants or revokes is_staff or is_superuser. */
@@ -2616,10 +1696,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description No user has this id. */
@@ -2628,10 +1705,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The body is larger than 64 KiB. */
@@ -2640,10 +1714,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The Content-Type is not JSON, form-urlencoded or multipart. */
@@ -2652,10 +1723,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The database does not answer in time; try again later. */
@@ -2666,10 +1734,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
         };
@@ -2695,51 +1760,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description The user id (`user_id` in tokens).
-                         * @example 1
-                         */
-                        id: number;
-                        /**
-                         * @description The username.
-                         * @example spiderman
-                         */
-                        username: string;
-                        /**
-                         * @description First name; may be empty.
-                         * @example Peter
-                         */
-                        first_name: string;
-                        /**
-                         * @description Last name; may be empty.
-                         * @example Parker
-                         */
-                        last_name: string;
-                        /**
-                         * @description Email address; may be empty.
-                         * @example peter@example.com
-                         */
-                        email: string;
-                        /** @description Whether the user may log in and use tokens. */
-                        is_active: boolean;
-                        /** @description Whether the user may use these admin routes. */
-                        is_staff: boolean;
-                        /** @description Django's superuser flag, kept for migrations. */
-                        is_superuser: boolean;
-                        /**
-                         * Format: date-time
-                         * @description When the user was created.
-                         * @example 2026-11-29T21:41:30.000Z
-                         */
-                        date_joined: string;
-                        /**
-                         * Format: date-time
-                         * @description The last login, or null (never, or UPDATE_LAST_LOGIN off).
-                         * @example 2026-11-29T21:41:30.000Z
-                         */
-                        last_login: string | null;
-                    };
+                    "application/json": components["schemas"]["AdminUser"];
                 };
             };
             /** @description No credentials, a malformed header, an invalid, expired or revoked token, or an unknown or inactive user. */
@@ -2750,36 +1771,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description What went wrong, for humans.
-                         * @example Token is invalid or expired
-                         */
-                        detail: string;
-                        /**
-                         * @description What went wrong, for programs: `token_not_valid`, `no_active_account`, `bad_authorization_header`, `user_not_found` or `user_inactive`.
-                         * @example token_not_valid
-                         */
-                        code?: string;
-                        /** @description Why the presented token was refused, per token type tried (authenticated routes only). */
-                        messages?: {
-                            /**
-                             * @description The token class tried, as simplejwt names it.
-                             * @example AccessToken
-                             */
-                            token_class: string;
-                            /**
-                             * @description The token type tried.
-                             * @example access
-                             */
-                            token_type: string;
-                            /**
-                             * @description Why that token type did not fit.
-                             * @example Token is invalid or expired
-                             */
-                            message: string;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["TokenError"];
                 };
             };
             /** @description The authenticated user is not staff, or is staff but not a superuser and acts on a superuser or grants or revokes is_staff or is_superuser. */
@@ -2788,10 +1780,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description No user has this id. */
@@ -2800,10 +1789,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The database does not answer in time; try again later. */
@@ -2814,10 +1800,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
         };
@@ -2843,7 +1826,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": components["schemas"]["Empty"];
                 };
             };
             /** @description No credentials, a malformed header, an invalid, expired or revoked token, or an unknown or inactive user. */
@@ -2854,36 +1837,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description What went wrong, for humans.
-                         * @example Token is invalid or expired
-                         */
-                        detail: string;
-                        /**
-                         * @description What went wrong, for programs: `token_not_valid`, `no_active_account`, `bad_authorization_header`, `user_not_found` or `user_inactive`.
-                         * @example token_not_valid
-                         */
-                        code?: string;
-                        /** @description Why the presented token was refused, per token type tried (authenticated routes only). */
-                        messages?: {
-                            /**
-                             * @description The token class tried, as simplejwt names it.
-                             * @example AccessToken
-                             */
-                            token_class: string;
-                            /**
-                             * @description The token type tried.
-                             * @example access
-                             */
-                            token_type: string;
-                            /**
-                             * @description Why that token type did not fit.
-                             * @example Token is invalid or expired
-                             */
-                            message: string;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["TokenError"];
                 };
             };
             /** @description The authenticated user is not staff, or is staff but not a superuser and acts on a superuser or grants or revokes is_staff or is_superuser. */
@@ -2892,10 +1846,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description No user has this id. */
@@ -2904,10 +1855,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
             /** @description The database does not answer in time; try again later. */
@@ -2918,10 +1866,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
         };
@@ -2943,38 +1888,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description The current key first, then the retired ones. */
-                        keys: {
-                            /**
-                             * @description The key type: `RSA`, `EC` or `OKP`.
-                             * @example EC
-                             */
-                            kty: string;
-                            /** @description The key id: the `kid` header of the tokens it verifies (RFC 7638 thumbprint). */
-                            kid: string;
-                            /**
-                             * @description The one algorithm this key verifies.
-                             * @example ES256
-                             */
-                            alg: string;
-                            /**
-                             * @description Always `sig`: the key verifies signatures.
-                             * @enum {string}
-                             */
-                            use: "sig";
-                            /** @description The curve (EC, OKP). */
-                            crv?: string;
-                            /** @description The public point's x coordinate (EC, OKP), base64url. */
-                            x?: string;
-                            /** @description The public point's y coordinate (EC), base64url. */
-                            y?: string;
-                            /** @description The modulus (RSA), base64url. */
-                            n?: string;
-                            /** @description The exponent (RSA), base64url. */
-                            e?: string;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["JsonWebKeySet"];
                 };
             };
         };
@@ -2994,13 +1908,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description Hello, then the user's first and last name.
-                         * @example Hello Peter Parker
-                         */
-                        msg: string;
-                    };
+                    "application/json": components["schemas"]["Hello"];
                 };
             };
             /** @description No credentials, a malformed header, an invalid, expired or revoked token, or an unknown or inactive user. */
@@ -3011,36 +1919,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description What went wrong, for humans.
-                         * @example Token is invalid or expired
-                         */
-                        detail: string;
-                        /**
-                         * @description What went wrong, for programs: `token_not_valid`, `no_active_account`, `bad_authorization_header`, `user_not_found` or `user_inactive`.
-                         * @example token_not_valid
-                         */
-                        code?: string;
-                        /** @description Why the presented token was refused, per token type tried (authenticated routes only). */
-                        messages?: {
-                            /**
-                             * @description The token class tried, as simplejwt names it.
-                             * @example AccessToken
-                             */
-                            token_class: string;
-                            /**
-                             * @description The token type tried.
-                             * @example access
-                             */
-                            token_type: string;
-                            /**
-                             * @description Why that token type did not fit.
-                             * @example Token is invalid or expired
-                             */
-                            message: string;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["TokenError"];
                 };
             };
             /** @description The database does not answer in time; try again later. */
@@ -3051,10 +1930,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
         };
@@ -3074,13 +1950,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description Always `ok`.
-                         * @example ok
-                         */
-                        status: string;
-                    };
+                    "application/json": components["schemas"]["Status"];
                 };
             };
         };
@@ -3100,13 +1970,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description Always `ok`.
-                         * @example ok
-                         */
-                        status: string;
-                    };
+                    "application/json": components["schemas"]["Status"];
                 };
             };
             /** @description The database does not answer in time; try again later. */
@@ -3117,10 +1981,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @description What went wrong, for humans. */
-                        detail: string;
-                    };
+                    "application/json": components["schemas"]["Detail"];
                 };
             };
         };

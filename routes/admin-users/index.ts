@@ -2,7 +2,6 @@
 // ModelViewSet with IsAdminUser, PageNumberPagination and SearchFilter(search_fields=['username']) would serve it
 import type { FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from '@sinclair/typebox'
 import { ApiError, DuplicateUsername, ValidationError } from '../../src/domain/errors.js'
 import { INVALID_EMAIL } from '../../src/domain/drf-fields.js'
 import { canAdminister, type FlagChanges, isAdmin } from '../../src/domain/permissions.js'
@@ -11,8 +10,9 @@ import { PASSWORD_MESSAGES } from '../../src/domain/password-validation.js'
 import { DUPLICATE_USERNAME, MAX_USER_ID, normalizeUsername, SET_PASSWORD_FIELDS, USER_CREATE_FIELDS, USER_UPDATE_FIELDS } from '../../src/domain/users.js'
 import type { User } from '../../src/db/schema.js'
 import { serializer } from '../../plugins/serializer.js'
+import { useComponents } from '../../plugins/components.js'
 import { ADMIN_MAX_PAGE_SIZE, type AdminUser, AdminUserCreateSchema, AdminUserSchema, AdminUserUpdateSchema, IdParamsSchema, ListQuerySchema, PageSchema, SetPasswordSchema, SPIDERMAN } from '../../src/schemas/admin-users.js'
-import { authenticationErrorResponse, BODY_CONTENT_TYPES, bodyErrorResponses, DetailSchema, documented, EMPTY_EXAMPLES, EmptySchema, type Example, FieldErrorsSchema, ServiceUnavailableResponse } from '../../src/schemas/common.js'
+import { authenticationErrorResponse, BODY_CONTENT_TYPES, bodyErrorResponses, DetailSchema, documented, EMPTY_EXAMPLES, EmptySchema, type Example, ServiceUnavailableResponse, TokenErrorSchema, ValidationErrorSchema } from '../../src/schemas/common.js'
 import { INVALID_PAGE, paginate } from './pagination.js'
 import { requireUser, setUser } from '../../plugins/authenticate.js'
 
@@ -57,7 +57,7 @@ const USER_RESPONSE = (description: string, examples: Record<string, Example> = 
 function bodyErrors (description: string, examples: Record<string, Example>) {
   return {
     ...bodyErrorResponses('password'),
-    400: documented(Type.Union([FieldErrorsSchema, DetailSchema]), description, {
+    400: documented(ValidationErrorSchema, description, {
       ...examples,
       notAnObject: { summary: 'The body is not an object', value: { non_field_errors: ['Invalid data. Expected a dictionary, but got list.'] } },
       malformedJson: { summary: 'The body is not JSON', value: { detail: 'JSON parse error - Unexpected end of JSON input' } }
@@ -75,6 +75,7 @@ const BY_ID_ERRORS = { ...STAFF_ERRORS, 404: NOT_FOUND_RESPONSE }
 
 const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const { users, accounts, config } = fastify.simplejwt
+  useComponents(fastify, AdminUserSchema, PageSchema, EmptySchema, TokenErrorSchema, ValidationErrorSchema, DetailSchema)
   // Encapsulated guards, as on hello and revoke-all: an access token of an active staff user (DRF's IsAdminUser).
   fastify.addHook('onRequest', fastify.simplejwt.authenticate)
   fastify.addHook('onRequest', async (request) => {

@@ -16,9 +16,16 @@ export class ValidationError extends ApiError {
   }
 }
 
+/**
+ * Every `code` a 401 carries: InvalidToken's, and those simplejwt's authentication and views give
+ * AuthenticationFailed. The OpenAPI document lists them as TokenError.code's enum.
+ */
+export const TOKEN_ERROR_CODES = ['token_not_valid', 'no_active_account', 'bad_authorization_header', 'user_not_found', 'user_inactive'] as const
+export type TokenErrorCode = typeof TOKEN_ERROR_CODES[number]
+
 /** 401 `{"detail", "code"?}`: rest_framework.exceptions.AuthenticationFailed. */
 export class AuthenticationFailed extends ApiError {
-  constructor (detail: string, code?: string) {
+  constructor (detail: string, code?: TokenErrorCode) {
     super(401, code === undefined ? { detail } : { detail, code })
     this.name = 'AuthenticationFailed'
   }
@@ -39,8 +46,8 @@ export interface TokenMessage { token_class: string, token_type: string, message
 export class InvalidToken extends ApiError {
   constructor (detail: string, messages?: TokenMessage[]) {
     super(401, messages === undefined
-      ? { detail, code: 'token_not_valid' }
-      : { detail, code: 'token_not_valid', messages })
+      ? { detail, code: 'token_not_valid' satisfies TokenErrorCode }
+      : { detail, code: 'token_not_valid' satisfies TokenErrorCode, messages })
     this.name = 'InvalidToken'
   }
 }

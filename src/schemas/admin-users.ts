@@ -2,6 +2,7 @@
 // snake_case field names, its page shape and its query parameters.
 import { Type, type Static } from '@sinclair/typebox'
 import { CHAR_FIELD_PATTERN } from '../domain/drf-fields.js'
+import { ref } from './common.js'
 import { EMAIL_MAX_LENGTH, NAME_MAX_LENGTH, PASSWORD_MAX_LENGTH, USERNAME_MAX_LENGTH } from '../domain/users.js'
 
 /** PageNumberPagination's page size when `?page_size=` is absent or not a positive integer, and its cap. */
@@ -21,7 +22,7 @@ export const AdminUserSchema = Type.Object({
   is_superuser: Type.Boolean({ description: 'Django\'s superuser flag, kept for migrations.' }),
   date_joined: Type.String({ format: 'date-time', description: 'When the user was created.', examples: [DATE_EXAMPLE] }),
   last_login: Type.Unsafe<string | null>({ type: 'string', format: 'date-time', nullable: true, description: 'The last login, or null (never, or UPDATE_LAST_LOGIN off).', examples: [DATE_EXAMPLE] })
-}, { description: 'A user, as Django\'s admin shows it; never the password hash.' })
+}, { $id: 'AdminUser', description: 'A user, as Django\'s admin shows it; never the password hash.' })
 export type AdminUser = Static<typeof AdminUserSchema>
 
 export const SPIDERMAN: AdminUser = {
@@ -41,8 +42,8 @@ export const PageSchema = Type.Object({
   count: Type.Integer({ description: 'How many users match, over all pages.', examples: [1] }),
   next: Type.Unsafe<string | null>({ type: 'string', nullable: true, description: 'The next page\'s URL, relative to the host (path and query), or null on the last page.', examples: ['/api/admin/users/?page=2'] }),
   previous: Type.Unsafe<string | null>({ type: 'string', nullable: true, description: 'The previous page\'s URL, relative to the host (path and query), or null on the first page.', examples: ['/api/admin/users/'] }),
-  results: Type.Array(AdminUserSchema, { description: 'This page\'s users, by id.' })
-}, { description: 'One page of users, in Django REST framework\'s PageNumberPagination shape.' })
+  results: Type.Array(ref(AdminUserSchema), { description: 'This page\'s users, by id.' })
+}, { $id: 'UserPage', description: 'One page of users, in Django REST framework\'s PageNumberPagination shape.' })
 
 export const CHAR = (description: string, maxLength: number, examples: string[]) =>
   Type.String({ minLength: 1, pattern: CHAR_FIELD_PATTERN, maxLength, description, examples })

@@ -2,8 +2,9 @@
 // bodies and the headers that come with them, the content types and the security scheme.
 // Descriptions, examples and response headers are documentation only (OpenAPI at /docs/json): they
 // never change what is validated or sent.
-import { Type, type TSchema } from '@sinclair/typebox'
+import { Type, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox'
 import { CHAR_FIELD_PATTERN } from '../domain/drf-fields.js'
+import { TOKEN_ERROR_CODES, type TokenErrorCode } from '../domain/errors.js'
 import { ACCESS_EXAMPLE } from './examples.js'
 
 /** DRF CharField limits that we also enforce; longer values are refused with 400 before any work. */
@@ -23,34 +24,64 @@ export interface Example { summary: string, value: unknown }
 export interface ResponseHeader { type: 'string' | 'integer', description: string, example?: string | number }
 
 /**
- * A documented answer: the body's schema with the response's description, its named examples and
- * its headers. Documentation only: the schema validates and serializes exactly as before.
+ * A reference to a named schema (one with an `$id`): the OpenAPI document lists the schema once,
+ * under `components.schemas`, and every route that answers with it references it. Typed as the
+ * schema itself, for the routes' type provider. The schema must be added to the route's scope
+ * (plugins/components.ts) so that the serializer resolves the reference.
  */
-export function documented<T extends TSchema> (schema: T, description: string, examples: Record<string, Example>, headers?: Record<string, ResponseHeader>): T {
-  return { ...schema, description, 'x-examples': examples, ...(headers === undefined ? {} : { headers }) }
+export function ref<T extends TSchema> (schema: T): TUnsafe<Static<T>> {
+  if (schema.$id === undefined) throw new Error('ref(): the schema has no $id')
+  return Type.Unsafe<Static<T>>(Type.Ref(schema.$id))
 }
 
-export const EmptySchema = Type.Object({}, { description: 'An empty object.' })
+/** A documented answer, in Fastify's per-content-type form: OpenAPI's Response Object as it is. */
+export interface DocumentedResponse<T extends TSchema> {
+  description: string
+  headers?: Record<string, ResponseHeader>
+  content: { 'application/json': { schema: T, examples: Record<string, Example> } }
+}
+
+/**
+ * A documented answer: the response's description, its headers, and its JSON body with named
+ * examples; a named schema is referenced (`$ref`), any other inlined. Documentation aside, the body
+ * serializes exactly as its schema did: Fastify serializes `content['application/json'].schema`.
+ */
+export function documented<T extends TSchema> (schema: T, description: string, examples: Record<string, Example>, headers?: Record<string, ResponseHeader>): DocumentedResponse<TUnsafe<Static<T>>> {
+  const body = (schema.$id === undefined ? schema : ref(schema)) as TUnsafe<Static<T>>
+  return { description, ...(headers === undefined ? {} : { headers }), content: { 'application/json': { schema: body, examples } } }
+}
+
+export const EmptySchema = Type.Object({}, { $id: 'Empty', description: 'An empty object: the answer of a request that succeeded and has nothing to say.' })
 export const EMPTY_EXAMPLES: Record<string, Example> = { empty: { summary: 'Always an empty object', value: {} } }
 
 // Error bodies, exactly as DRF renders them.
 
+// Every `code` a 401 carries (src/domain/errors.ts types them); a 401 without one has none.
+export { TOKEN_ERROR_CODES, type TokenErrorCode } from '../domain/errors.js'
+
 export const DetailSchema = Type.Object({
   detail: Type.String({ description: 'What went wrong, for humans.' })
-}, { description: 'An error with a human-readable detail.' })
+}, { $id: 'Detail', description: 'An error with a human-readable detail.' })
 
 export const TokenErrorSchema = Type.Object({
   detail: Type.String({ description: 'What went wrong, for humans.', examples: ['Token is invalid or expired'] }),
-  code: Type.Optional(Type.String({ description: 'What went wrong, for programs: `token_not_valid`, `no_active_account`, `bad_authorization_header`, `user_not_found` or `user_inactive`.', examples: ['token_not_valid'] })),
+  code: Type.Optional(Type.Unsafe<TokenErrorCode>({ type: 'string', enum: [...TOKEN_ERROR_CODES], description: 'What went wrong, for programs: `token_not_valid` (the token is invalid, expired, blacklisted or revoked), `no_active_account` (the token\'s user is inactive or gone), `bad_authorization_header`, `user_not_found` or `user_inactive` (the access token\'s user).', examples: ['token_not_valid'] })),
   messages: Type.Optional(Type.Array(Type.Object({
     token_class: Type.String({ description: 'The token class tried, as simplejwt names it.', examples: ['AccessToken'] }),
     token_type: Type.String({ description: 'The token type tried.', examples: ['access'] }),
     message: Type.String({ description: 'Why that token type did not fit.', examples: ['Token is invalid or expired'] })
   }), { description: 'Why the presented token was refused, per token type tried (authenticated routes only).' }))
-}, { description: 'An authentication failure: `detail`, and a machine-readable `code` where simplejwt gives one.' })
+}, { $id: 'TokenError', description: 'An authentication failure: `detail`, and a machine-readable `code` where simplejwt gives one.' })
 
 export const FieldErrorsSchema = Type.Record(Type.String(), Type.Array(Type.String()), {
-  description: 'Validation errors by field name, or under `non_field_errors`; a malformed body gives `{"detail"}`.'
+  $id: 'FieldErrors',
+  description: 'Validation errors by field name, or under `non_field_errors`.'
+})
+
+/** A 400: errors by field name (or `non_field_errors`), or `{"detail"}` for a malformed body. */
+export const ValidationErrorSchema = Type.Union([ref(FieldErrorsSchema), ref(DetailSchema)], {
+  $id: 'ValidationError',
+  description: 'A refused body: errors by field name (or under `non_field_errors`), or `{"detail"}` when the body is malformed.'
 })
 
 /** The headers that come with error answers. */
@@ -99,7 +130,7 @@ export function tokenErrorResponse (description: string, cases: Array<'invalid' 
 /** The client errors every token view shares (400, 413, 415), with 400 examples naming the view's first field. */
 export function bodyErrorResponses (field: string) {
   return {
-    400: documented(Type.Union([FieldErrorsSchema, DetailSchema]), 'The body is malformed or a field is missing, blank, null or not a string.', {
+    400: documented(ValidationErrorSchema, 'The body is malformed or a field is missing, blank, null or not a string.', {
       missingField: { summary: 'A field is missing', value: { [field]: ['This field is required.'] } },
       blankField: { summary: 'A field is blank', value: { [field]: ['This field may not be blank.'] } },
       notAnObject: { summary: 'The body is not an object', value: { non_field_errors: ['Invalid data. Expected a dictionary, but got list.'] } },
@@ -114,8 +145,12 @@ export function bodyErrorResponses (field: string) {
   }
 }
 
-/** The request content types every token route accepts, as DRF's default parsers do. */
-export const BODY_CONTENT_TYPES = ['application/json', 'application/x-www-form-urlencoded', 'multipart/form-data']
+/**
+ * The request content type every route with a body documents: JSON, so that every generator's
+ * default client sends it. The routes also accept the same fields form-urlencoded or multipart, as
+ * DRF's default parsers do (plugins/http.ts); the document's description says so.
+ */
+export const BODY_CONTENT_TYPES = ['application/json']
 
 /** The OpenAPI security scheme of the access tokens, for an application's @fastify/swagger `components`. */
 export const securitySchemes = {

@@ -3,5 +3,5 @@ import { Type, type Static } from '@sinclair/typebox'
 
 export const HelloSchema = Type.Object({
   msg: Type.String({ description: 'Hello, then the user\'s first and last name.', examples: ['Hello Peter Parker'] })
-})
+}, { $id: 'Hello', description: 'The tutorial\'s greeting.' })
 export type Hello = Static<typeof HelloSchema>

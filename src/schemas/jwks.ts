@@ -1,5 +1,6 @@
 // The JWKS document: the public keys that verify the service's tokens (RFC 7517).
 import { Type } from '@sinclair/typebox'
+import { ref } from './common.js'
 
 export const JwkSchema = Type.Object({
   kty: Type.String({ description: 'The key type: `RSA`, `EC` or `OKP`.', examples: ['EC'] }),
@@ -11,7 +12,11 @@ export const JwkSchema = Type.Object({
   y: Type.Optional(Type.String({ description: 'The public point\'s y coordinate (EC), base64url.' })),
   n: Type.Optional(Type.String({ description: 'The modulus (RSA), base64url.' })),
   e: Type.Optional(Type.String({ description: 'The exponent (RSA), base64url.' }))
-}, { description: 'A public JSON Web Key (RFC 7517).' })
+}, { $id: 'JsonWebKey', description: 'A public JSON Web Key (RFC 7517).' })
+
+export const JsonWebKeySetSchema = Type.Object({
+  keys: Type.Array(ref(JwkSchema), { description: 'The current key first, then the retired ones.' })
+}, { $id: 'JsonWebKeySet', description: 'A JSON Web Key Set (RFC 7517): the public keys that verify this service\'s tokens.' })
 
 export const EC_KEY_EXAMPLE = {
   kty: 'EC',

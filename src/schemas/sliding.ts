@@ -5,7 +5,7 @@ import { SLIDING_EXAMPLE } from './examples.js'
 
 export const SlidingTokenSchema = Type.Object({
   token: Type.String({ description: 'A sliding token: sent as `Authorization: Bearer <token>` when AUTH_TOKEN_CLASSES includes `sliding`, and refreshed at POST /api/token/sliding/refresh/ until its `refresh_exp`.', examples: [SLIDING_EXAMPLE] })
-})
+}, { $id: 'SlidingToken', description: 'A sliding token.' })
 
 export const SlidingTokenBodySchema = Type.Object({
   token: CharField('A sliding token obtained from POST /api/token/sliding/.')

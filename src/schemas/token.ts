@@ -14,7 +14,7 @@ export type TokenObtainPairBody = Static<typeof TokenObtainPairBodySchema>
 export const TokenPairSchema = Type.Object({
   refresh: TokenStringSchema('A refresh token, for POST /api/token/refresh/.', REFRESH_EXAMPLE),
   access: TokenStringSchema('An access token, sent as `Authorization: Bearer <access>`.')
-})
+}, { $id: 'TokenPair', description: 'A new pair: a refresh token and an access token.' })
 export type TokenPair = Static<typeof TokenPairSchema>
 
 export const TokenRefreshBodySchema = Type.Object({
@@ -25,7 +25,7 @@ export type TokenRefreshBody = Static<typeof TokenRefreshBodySchema>
 export const TokenRefreshResponseSchema = Type.Object({
   access: TokenStringSchema('A new access token.', NEXT_ACCESS_EXAMPLE),
   refresh: Type.Optional(TokenStringSchema('The next refresh token; only when ROTATE_REFRESH_TOKENS is on.', NEXT_REFRESH_EXAMPLE))
-})
+}, { $id: 'RefreshedTokens', description: 'A refresh\'s answer: a new access token, and the next refresh token under rotation.' })
 export type TokenRefreshResponse = Static<typeof TokenRefreshResponseSchema>
 
 export const TokenVerifyBodySchema = Type.Object({

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { build } from '../helper.js'
+import { TOKEN_ERROR_CODES } from '../../src/schemas/common.js'
 
 interface Media { schema?: unknown, example?: unknown, examples?: Record<string, { summary?: string, value: unknown }> }
 interface Response { description?: string, headers?: Record<string, unknown>, content?: Record<string, Media> }
@@ -20,6 +21,7 @@ interface Document {
   servers?: Array<{ url: string }>
   tags?: Array<{ name: string, description?: string }>
   paths: Record<string, Record<string, Operation>>
+  components: { schemas: Record<string, { properties?: Record<string, { enum?: string[] }> }> }
 }
 
 const app = await build(t)
@@ -97,4 +99,53 @@ t.test('the examples are the tutorial\'s: Swagger UI\'s "Try it out" logs spider
   const obtain = doc.paths['/api/token/'].post
   t.same(obtain.requestBody?.content['application/json'].example, { username: 'spiderman', password: 'underoos' })
   t.same(doc.paths['/api/hello/'].get.responses['200'].content?.['application/json'].examples?.greeting.value, { msg: 'Hello Peter Parker' })
+})
+
+/** Every `$ref` under a node, at any depth. */
+function refsIn (node: unknown, found: string[] = []): string[] {
+  if (typeof node !== 'object' || node === null) return found
+  for (const [key, value] of Object.entries(node)) {
+    if (key === '$ref' && typeof value === 'string') found.push(value)
+    else refsIn(value, found)
+  }
+  return found
+}
+
+t.test('shared bodies are named schemas, referenced: one TokenError type for every generator', async t => {
+  const names = Object.keys(doc.components.schemas)
+  for (const name of ['TokenPair', 'RefreshedTokens', 'Hello', 'TokenError', 'ValidationError', 'FieldErrors', 'Detail', 'Empty', 'SlidingToken', 'JsonWebKeySet', 'JsonWebKey', 'AdminUser', 'UserPage', 'Status']) {
+    t.ok(names.includes(name), `components.schemas.${name}`)
+  }
+  // Every answer's body is a reference to a named schema: no inline copy of any body, the 401's included.
+  for (const { name, operation } of operations) {
+    for (const [status, response] of Object.entries(operation.responses)) {
+      const schema = response.content?.['application/json']?.schema as { $ref?: string } | undefined
+      t.match(schema?.$ref, /^#\/components\/schemas\/[A-Z][A-Za-z]+$/, `${name} ${status}: the body is a $ref`)
+      if (status === '401') t.equal(schema?.$ref, '#/components/schemas/TokenError', `${name} 401 is TokenError`)
+    }
+  }
+  // Every reference resolves, and every named schema is used.
+  const refs = new Set(refsIn(doc))
+  for (const ref of refs) t.ok(names.includes(ref.replace('#/components/schemas/', '')), `${ref} resolves`)
+  for (const name of names) t.ok(refs.has(`#/components/schemas/${name}`), `${name} is referenced`)
+})
+
+t.test('TokenError.code lists every code a 401 carries', async t => {
+  t.same(doc.components.schemas.TokenError.properties?.code?.enum, [...TOKEN_ERROR_CODES])
+  // The documented examples use only those codes.
+  for (const { name, operation } of operations) {
+    for (const example of Object.values(operation.responses['401']?.content?.['application/json']?.examples ?? {})) {
+      const { code } = example.value as { code?: string }
+      if (code !== undefined) t.ok((TOKEN_ERROR_CODES as readonly string[]).includes(code), `${name} 401 example code ${code}`)
+    }
+  }
+})
+
+t.test('request bodies are documented as JSON only (form and multipart are accepted, and said so)', async t => {
+  const withBody = operations.filter(({ operation }) => operation.requestBody !== undefined)
+  t.ok(withBody.length >= 8)
+  for (const { name, operation } of withBody) {
+    t.same(Object.keys(operation.requestBody?.content ?? {}), ['application/json'], `${name}: application/json only`)
+  }
+  t.match(doc.info.description, /application\/x-www-form-urlencoded.*multipart\/form-data/s, 'the description says the other body types are accepted')
 })
