@@ -54,6 +54,9 @@ export async function runCli (argv: string[], io: CliIo): Promise<number> {
         'on-conflict': { type: 'string' },
         'dry-run': { type: 'boolean' },
         harden: { type: 'boolean' },
+        sync: { type: 'boolean' },
+        'delete-absent': { type: 'boolean' },
+        blacklist: { type: 'string' },
         help: { type: 'boolean', short: 'h' }
       }
     })

@@ -21,7 +21,7 @@ export const NOT_FOUND = { detail: 'Not found.' }
 
 // ---- Answers ----
 
-function present (user: Omit<User, 'password'>): AdminUser {
+function present (user: Omit<User, 'password' | 'djangoPassword'>): AdminUser {
   return {
     id: user.id,
     username: user.username,
@@ -171,7 +171,7 @@ const adminUserRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   }, async (request, reply) => {
     const body = request.body
     permitted(request, undefined, { isStaff: body.is_staff, isSuperuser: body.is_superuser })
-    let created: Omit<User, 'password'>
+    let created: Omit<User, 'password' | 'djangoPassword'>
     try {
       created = await accounts.create({
         username: body.username,

@@ -26,6 +26,9 @@ export interface CliOptions {
   'on-conflict'?: string
   'dry-run'?: boolean
   harden?: boolean
+  sync?: boolean
+  'delete-absent'?: boolean
+  blacklist?: string
 }
 
 /** One command: its positional arguments and options in, an exit code out. */

@@ -14,10 +14,11 @@ export interface Stores {
   accounts: Accounts
 }
 
-export async function withStores<T> (config: Config, work: (stores: Stores) => Promise<T>, options: { migrate?: boolean } = {}): Promise<T> {
+/** `migrate`: true to apply pending migrations, false never (a dry run), MIGRATE_ON_START when left out. */
+export async function withStores<T> (config: Config, work: (stores: Stores) => Promise<T>, options: { migrate?: boolean | undefined } = {}): Promise<T> {
   const database = await openDatabase(config.DATABASE_URL, { dataDir: config.DATA_DIR })
   try {
-    if (options.migrate === true || config.MIGRATE_ON_START) await database.migrate()
+    if (options.migrate ?? config.MIGRATE_ON_START) await database.migrate()
     const users = createUsersRepository(database.db)
     const tokens = createBlacklistRepository(database.db)
     return await work({ database, users, tokens, accounts: createAccounts({ users, tokens, now: Date.now, passwordRules: passwordRules(config) }) })

@@ -24,7 +24,10 @@ export const users = simplejwtSchema.table('users', {
   isActive: boolean().notNull().default(true),
   dateJoined: timestamp({ withTimezone: true }).notNull().defaultNow(),
   // Every token issued before this instant is refused (password change, deactivation, log out everywhere).
-  tokensValidAfter: timestamp({ withTimezone: true })
+  tokensValidAfter: timestamp({ withTimezone: true }),
+  // The hash as last imported from Django: `import-django --sync` compares the dump with it to tell a
+  // password changed at Django from one merely rehashed here at login (null: not imported, or before 0003).
+  djangoPassword: text()
 })
 
 /** Values the service generates once and shares between instances (the development signing key). */

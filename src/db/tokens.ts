@@ -15,15 +15,29 @@ class LostRotation extends Error {}
 
 const clip = (value: string | undefined, length: number) => value?.slice(0, length)
 
-type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0]
 
 /** Blacklists every outstanding token matching `where`, keeping rows that are already there (one statement). */
-async function blacklistOutstanding (tx: Tx, where: SQL | undefined, reason: BlacklistReason, at: Date): Promise<void> {
+export async function blacklistOutstanding (tx: Tx, where: SQL | undefined, reason: BlacklistReason, at: Date): Promise<void> {
   await tx.execute(sql`
     insert into ${blacklistedTokens} (jti, reason, blacklisted_at, expires_at)
     select ${outstandingTokens.jti}, ${reason}, ${at.toISOString()}::timestamptz, ${outstandingTokens.expiresAt}
     from ${outstandingTokens} where ${where}
     on conflict (jti) do nothing`)
+}
+
+/** Blacklists Django's blacklisted tokens by jti (reason `django`), keeping rows already there; returns how many were new. */
+export async function insertDjangoBlacklist (tx: Tx, tokens: Array<{ jti: string, blacklistedAt: Date, expiresAt: Date }>): Promise<number> {
+  let inserted = 0
+  // Batches keep each statement well under PostgreSQL's 65,535 parameters.
+  for (let start = 0; start < tokens.length; start += 1000) {
+    const rows = await tx.insert(blacklistedTokens)
+      .values(tokens.slice(start, start + 1000).map(token => ({ ...token, reason: 'django' as const })))
+      .onConflictDoNothing({ target: blacklistedTokens.jti })
+      .returning({ id: blacklistedTokens.id })
+    inserted += rows.length
+  }
+  return inserted
 }
 
 /** Inserts one blacklist row unless the jti is there already; true when this call inserted it. */
@@ -201,14 +215,7 @@ export function createBlacklistRepository (db: Db, userChanged: (id: number) => 
       const result = { imported: 0, expired: tokens.length - live.length, present: 0 }
       try {
         await db.transaction(async (tx) => {
-          // Batches keep each statement well under PostgreSQL's 65,535 parameters.
-          for (let start = 0; start < live.length; start += 1000) {
-            const inserted = await tx.insert(blacklistedTokens)
-              .values(live.slice(start, start + 1000).map(token => ({ ...token, reason: 'django' as const })))
-              .onConflictDoNothing({ target: blacklistedTokens.jti })
-              .returning({ id: blacklistedTokens.id })
-            result.imported += inserted.length
-          }
+          result.imported = await insertDjangoBlacklist(tx, live)
           if (dryRun) tx.rollback()
         })
       } catch (err) {

@@ -8,6 +8,17 @@ import { assertEncodedPassword } from '../domain/passwords.js'
 import { ImportConflict, type DjangoUser, type OnConflict } from '../domain/dumpdata.js'
 
 /**
+ * Moves the users' id sequence so that no id up to `top` is ever handed out; never moves it back (a
+ * user deleted here, or at Django, keeps its id unused: its old tokens must never name a new user).
+ */
+export async function advanceUserIds (exec: Pick<Db, 'execute'>, top: number): Promise<void> {
+  if (!Number.isSafeInteger(top) || top < 1) return
+  await exec.execute(sql`
+    select setval(seq, greatest(${top}::bigint, coalesce(pg_sequence_last_value(seq), 0)))
+    from (select pg_get_serial_sequence(${`${SCHEMA}.users`}, 'id')::regclass as seq) as serial`)
+}
+
+/**
  * The users table, and nothing else reads or writes it (Django's auth_user). `changed` hears of
  * every user this repository changes.
  */
@@ -34,12 +45,12 @@ export function createUsersRepository (db: Db, changed: (id: number) => void = (
      * from Django); throws DuplicateUsername when the name is taken, and a TypeError for a plain
      * password (accounts.create takes those). Returns the user without the hash.
      */
-    async create (user: NewUser): Promise<Omit<User, 'password'>> {
+    async create (user: NewUser): Promise<Omit<User, 'password' | 'djangoPassword'>> {
       assertEncodedPassword(user.password)
       const [created] = await db.insert(users).values(user).onConflictDoNothing({ target: users.username }).returning()
       if (created === undefined) throw new DuplicateUsername(user.username)
       changed(created.id)
-      const { password: _hash, ...stored } = created
+      const { password: _hash, djangoPassword: _imported, ...stored } = created
       return stored
     },
 
@@ -76,10 +87,7 @@ export function createUsersRepository (db: Db, changed: (id: number) => void = (
      * largest id a Django dump names, whose user may have been deleted there); never moves it back.
      */
     async raiseIdFloor (floor: number): Promise<void> {
-      if (!Number.isSafeInteger(floor) || floor < 1) return
-      await db.execute(sql`
-        select setval(seq, greatest(${floor}::bigint, coalesce(pg_sequence_last_value(seq), 0)))
-        from (select pg_get_serial_sequence(${`${SCHEMA}.users`}, 'id')::regclass as seq) as serial`)
+      await advanceUserIds(db, floor)
     },
 
     /**
@@ -88,7 +96,7 @@ export function createUsersRepository (db: Db, changed: (id: number) => void = (
      * (`onConflict`); an id or a username held by someone else throws ImportConflict with the record's
      * index, and nothing is imported. `dryRun` does all of it and rolls back.
      */
-    async importUsers (rows: DjangoUser[], options: { onConflict: OnConflict, dryRun: boolean }): Promise<{ imported: number, skipped: number, updated: number, nextId: number }> {
+    async importUsers (rows: Array<DjangoUser & { djangoPassword?: string }>, options: { onConflict: OnConflict, dryRun: boolean }): Promise<{ imported: number, skipped: number, updated: number, nextId: number }> {
       const result = { imported: 0, skipped: 0, updated: 0, nextId: 1 }
       const touched: number[] = []
       try {
@@ -102,7 +110,7 @@ export function createUsersRepository (db: Db, changed: (id: number) => void = (
               .where(or(inArray(users.id, batch.map(row => row.id)), inArray(users.username, batch.map(row => row.username))))
             const nameOfId = new Map(existing.map(user => [user.id, user.username]))
             const idOfName = new Map(existing.map(user => [user.username, user.id]))
-            const fresh: DjangoUser[] = []
+            const fresh: Array<DjangoUser & { djangoPassword?: string }> = []
             for (const [offset, row] of batch.entries()) {
               const holder = nameOfId.get(row.id)
               const owner = idOfName.get(row.username)
@@ -122,12 +130,13 @@ export function createUsersRepository (db: Db, changed: (id: number) => void = (
                 result.skipped++
                 continue
               }
-              const { id, username, ...fields } = row
-              await tx.update(users).set(fields).where(eq(users.id, id))
+              const { id, username, djangoPassword = row.password, ...fields } = row
+              await tx.update(users).set({ ...fields, djangoPassword }).where(eq(users.id, id))
               touched.push(id)
               result.updated++
             }
-            if (fresh.length > 0) await tx.insert(users).values(fresh)
+            // The hash as Django holds it, for a later --sync to tell Django's changes from rehashes here.
+            if (fresh.length > 0) await tx.insert(users).values(fresh.map(row => ({ ...row, djangoPassword: row.djangoPassword ?? row.password })))
             touched.push(...fresh.map(row => row.id))
             result.imported += fresh.length
           }
@@ -135,8 +144,7 @@ export function createUsersRepository (db: Db, changed: (id: number) => void = (
           result.nextId = top + 1
           // setval is not transactional: a dry run must stop before it.
           if (options.dryRun) tx.rollback()
-          // The next id handed out is top + 1 (is_called = true), or 1 in an empty table.
-          await tx.execute(sql`select setval(pg_get_serial_sequence(${`${SCHEMA}.users`}, 'id'), ${Math.max(top, 1)}, ${top > 0})`)
+          await advanceUserIds(tx, top)
         })
       } catch (err) {
         if (!(options.dryRun && err instanceof TransactionRollbackError)) throw err

@@ -20,7 +20,8 @@ const user = (id: number, firstName = 'Peter'): User => ({
   isSuperuser: false,
   lastLogin: null,
   dateJoined: new Date(0),
-  tokensValidAfter: null
+  tokensValidAfter: null,
+  djangoPassword: null
 })
 
 t.test('createUserCache: loads once, serves from memory, never keeps the password', async t => {

@@ -1,0 +1,1 @@
+ALTER TABLE "simplejwt"."users" ADD COLUMN "django_password" text;
