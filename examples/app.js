@@ -3,7 +3,8 @@
 import Fastify from 'fastify'
 import simplejwt from 'fastify-simplejwt'
 
-const app = Fastify({ logger: true })
+// The embedded database (PGlite) can take more than Fastify's default 10 s to open on a busy machine.
+const app = Fastify({ logger: true, pluginTimeout: 60_000 })
 
 // POST /api/token/, /api/token/refresh/, /api/token/verify/, … (simplejwt's urls.py)
 await app.register(simplejwt, {
