@@ -4,16 +4,14 @@
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PassThrough } from 'node:stream'
-import { finished } from 'node:stream/promises'
 import t from 'tap'
 import { verify } from '@node-rs/argon2'
 import { jwtVerify } from 'jose'
 import type { FastifyInstance } from 'fastify'
-import { runCli, type CliIo } from '../../src/cli.js'
 import { createUsersRepository } from '../../src/db/users.js'
 import type { Database } from '../../src/db/client.js'
 import { build, cliDatabase, decodeParts, TEST_KEY, type TestLike } from '../helper.js'
+import { runCommand } from '../helpers/cli.js'
 
 interface DumpRecord { model: string, pk: number, fields: Record<string, unknown> }
 const fixtures = new URL('../fixtures/', import.meta.url)
@@ -26,24 +24,7 @@ t.teardown(() => rm(scratch, { recursive: true, force: true }))
 const here = await cliDatabase(t, join(scratch, 'data'))
 const fresh = await cliDatabase(t, join(scratch, 'fresh'))
 
-interface Run { code: number, stdout: string, stderr: string }
-
-/** Runs one command on `env`'s database; `stdin` is piped in (and ended) when given. */
-async function cli (env: Record<string, string>, argv: string[], stdin?: string): Promise<Run> {
-  const input = new PassThrough()
-  if (stdin !== undefined) input.end(stdin)
-  const out = { stdout: '', stderr: '' }
-  const stdout = new PassThrough()
-  const stderr = new PassThrough()
-  stdout.on('data', (chunk: Buffer) => { out.stdout += chunk.toString('utf8') })
-  stderr.on('data', (chunk: Buffer) => { out.stderr += chunk.toString('utf8') })
-  const io: CliIo = { env: { ...env }, stdin: input, stdout, stderr }
-  const code = await runCli(argv, io)
-  stdout.end()
-  stderr.end()
-  await Promise.all([finished(stdout), finished(stderr)])
-  return { code, ...out }
-}
+const cli = runCommand
 
 /** Every user of a database, opened after the CLI has closed it. */
 async function usersOf (open: () => Promise<Database>) {
