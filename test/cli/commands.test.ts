@@ -36,6 +36,9 @@ Commands:
   import-django-blacklist FILE [--dry-run]
                               blacklist here the unexpired tokens that Django's
                               "manage.py dumpdata token_blacklist" (FILE, or -) lists
+  export-django [FILE]        write every user as "manage.py dumpdata auth.user" does, with
+                              ids and password hashes, for Django's loaddata (FILE, new,
+                              mode 0600; standard output without FILE or with -)
 
 changepassword and "setactive USERNAME false" also revoke every token the user holds.
 
