@@ -3,14 +3,12 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PassThrough } from 'node:stream'
-import { finished } from 'node:stream/promises'
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
-import { runCli, type CliIo } from '../../src/cli.js'
 import { eq } from 'drizzle-orm'
 import { blacklistedTokens } from '../../src/db/schema.js'
 import { bearer, build, cliDatabase, createUser, forge, type TestLike } from '../helper.js'
+import { runCommand } from '../helpers/cli.js'
 
 interface Vector { hasher: string, password: string, encoded: string, wrong_password: string }
 const fixtures = new URL('../fixtures/', import.meta.url)
@@ -25,24 +23,8 @@ t.teardown(() => rm(scratch, { recursive: true, force: true }))
 
 const { env, openAppDatabase } = await cliDatabase(t, join(scratch, 'data'))
 
-interface Run { code: number, stdout: string, stderr: string }
-
 /** Runs one command; `stdin` is piped in (and ended) when given. */
-async function cli (argv: string[], stdin?: string): Promise<Run> {
-  const input = new PassThrough()
-  if (stdin !== undefined) input.end(stdin)
-  const out = { stdout: '', stderr: '' }
-  const stdout = new PassThrough()
-  const stderr = new PassThrough()
-  stdout.on('data', (chunk: Buffer) => { out.stdout += chunk.toString('utf8') })
-  stderr.on('data', (chunk: Buffer) => { out.stderr += chunk.toString('utf8') })
-  const io: CliIo = { env: { ...env }, stdin: input, stdout, stderr }
-  const code = await runCli(argv, io)
-  stdout.end()
-  stderr.end()
-  await Promise.all([finished(stdout), finished(stderr)])
-  return { code, ...out }
-}
+const cli = (argv: string[], stdin?: string) => runCommand(env, argv, stdin)
 
 /** An app on the CLI's database, opened after the CLI has closed it; closed again before returning. */
 async function withApp<T> (fn: (app: FastifyInstance) => Promise<T>): Promise<T> {
