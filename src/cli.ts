@@ -21,6 +21,7 @@ import { flushexpiredtokens } from './cli/commands/flushexpiredtokens.js'
 import { keys } from './cli/commands/keys.js'
 import { importDjango } from './cli/commands/import-django.js'
 import { importDjangoBlacklist } from './cli/commands/import-django-blacklist.js'
+import { checkDjangoToken } from './cli/commands/check-django-token.js'
 
 export { CliError, type CliIo } from './cli/io.js'
 
@@ -33,7 +34,8 @@ const COMMANDS: Record<string, Command> = {
   flushexpiredtokens,
   keys,
   'import-django': importDjango,
-  'import-django-blacklist': importDjangoBlacklist
+  'import-django-blacklist': importDjangoBlacklist,
+  'check-django-token': checkDjangoToken
 }
 
 /** Runs one command; returns the exit code. Never throws for the caller's mistakes. */

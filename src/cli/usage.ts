@@ -21,6 +21,9 @@ Commands:
   import-django-blacklist FILE [--dry-run]
                               blacklist here the unexpired tokens that Django's
                               "manage.py dumpdata token_blacklist" (FILE, or -) lists
+  check-django-token TOKEN|-  check that a token Django minted verifies with the configured
+                              key, algorithm, audience, issuer and claim names (- reads it
+                              from standard input, out of the shell's history)
 
 changepassword and "setactive USERNAME false" also revoke every token the user holds.
 
