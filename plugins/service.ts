@@ -134,7 +134,9 @@ export default fp<ServiceOptions>(async function servicePlugin (fastify: Fastify
       signingKey = await storedSigningKey(db, alg)
       fastify.log.warn('JWT_SIGNING_KEY is not set: using a key generated and stored in the database; set one in production')
     } else if (isHmac(alg) && Buffer.byteLength(signingKey) < HMAC_KEY_BYTES[alg]) {
-      fastify.log.warn(`JWT_SIGNING_KEY is shorter than ${HMAC_KEY_BYTES[alg]} bytes, too weak for ${alg}; production refuses it`)
+      fastify.log.warn(`JWT_SIGNING_KEY is shorter than ${HMAC_KEY_BYTES[alg]} bytes, too weak for ${alg}; ${config.JWT_ACCEPT_SHORT_SIGNING_KEY
+        ? 'accepted for the cutover from Django (JWT_ACCEPT_SHORT_SIGNING_KEY): rotate to a long key after it, keeping this one in JWT_PREVIOUS_VERIFYING_KEYS until its tokens expire (docs/keys.md)'
+        : 'production refuses it'}`)
     }
     const keys = loadKeySet(keySettings(config, signingKey))
     const { sign, verify } = await registerSigner(fastify, keys, alg)

@@ -22,6 +22,7 @@ import { keys } from './cli/commands/keys.js'
 import { importDjango } from './cli/commands/import-django.js'
 import { importDjangoBlacklist } from './cli/commands/import-django-blacklist.js'
 import { exportDjango } from './cli/commands/export-django.js'
+import { checkDjangoToken } from './cli/commands/check-django-token.js'
 
 export { CliError, type CliIo } from './cli/io.js'
 
@@ -35,7 +36,8 @@ const COMMANDS: Record<string, Command> = {
   keys,
   'import-django': importDjango,
   'import-django-blacklist': importDjangoBlacklist,
-  'export-django': exportDjango
+  'export-django': exportDjango,
+  'check-django-token': checkDjangoToken
 }
 
 /** Runs one command; returns the exit code. Never throws for the caller's mistakes. */

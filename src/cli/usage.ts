@@ -29,6 +29,9 @@ Commands:
   export-django [FILE]        write every user as "manage.py dumpdata auth.user" does, with
                               ids and password hashes, for Django's loaddata (FILE, new,
                               mode 0600; standard output without FILE or with -)
+  check-django-token TOKEN|-  check that a token Django minted verifies with the configured
+                              key, algorithm, audience, issuer and claim names (- reads it
+                              from standard input, out of the shell's history)
 
 changepassword and "setactive USERNAME false" also revoke every token the user holds.
 

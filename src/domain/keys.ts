@@ -162,8 +162,11 @@ function parsePublicKey (pem: string, variable: string): KeyObject {
   }
 }
 
-/** Retired keys from a JWKS document (`{"keys":[…]}`), each with its `alg`; weak secrets refused in production. */
-export function parsePreviousKeys (text: string, production: boolean, variable = 'JWT_PREVIOUS_VERIFYING_KEYS'): VerifyingKey[] {
+/**
+ * Retired keys from a JWKS document (`{"keys":[…]}`), each with its `alg`; secrets shorter than their
+ * hash refused when `strong` (production, unless JWT_ACCEPT_SHORT_SIGNING_KEY).
+ */
+export function parsePreviousKeys (text: string, strong: boolean, variable = 'JWT_PREVIOUS_VERIFYING_KEYS'): VerifyingKey[] {
   let document: unknown
   try {
     document = JSON.parse(text)
@@ -181,7 +184,7 @@ export function parsePreviousKeys (text: string, production: boolean, variable =
       if (!isHmac(jwk.alg) || typeof jwk.k !== 'string') throw new KeyError(variable, `${where}: an "oct" key needs an HS* "alg" and a "k"`)
       const secret = Buffer.from(jwk.k, 'base64url')
       // A retired secret verifies tokens like the current one: the same strength rule applies.
-      if (production && secret.length < HMAC_KEY_BYTES[jwk.alg]) {
+      if (strong && secret.length < HMAC_KEY_BYTES[jwk.alg]) {
         throw new KeyError(variable, `${where}: an ${jwk.alg} secret must be at least ${HMAC_KEY_BYTES[jwk.alg]} bytes when NODE_ENV=production (got ${secret.length})`)
       }
       return { kid: kid ?? hmacKid(secret), alg: jwk.alg, key: secret }
@@ -212,7 +215,13 @@ export interface KeySettings {
   /** A JWKS document of retired keys. */
   previousKeys?: string
   production: boolean
+  /** Production accepts HMAC secrets shorter than their hash (JWT_ACCEPT_SHORT_SIGNING_KEY: a Django cutover). */
+  acceptShortKeys?: boolean
 }
+
+/** True when HMAC secrets shorter than their hash are refused: production, unless accepted for a Django cutover. */
+export const strongKeysOnly = (settings: Pick<KeySettings, 'production' | 'acceptShortKeys'>): boolean =>
+  settings.production && settings.acceptShortKeys !== true
 
 /**
  * Checks and assembles the configured keys, failing closed: a key that does not fit the algorithm,
@@ -221,7 +230,8 @@ export interface KeySettings {
  */
 export function loadKeySet (settings: KeySettings): KeySet {
   const { alg, signingKey } = settings
-  const previous = settings.previousKeys === undefined ? [] : parsePreviousKeys(settings.previousKeys, settings.production)
+  const strong = strongKeysOnly(settings)
+  const previous = settings.previousKeys === undefined ? [] : parsePreviousKeys(settings.previousKeys, strong)
   let current: VerifyingKey
   if (isHmac(alg)) {
     if (signingKey.includes('-----BEGIN')) {
@@ -231,7 +241,7 @@ export function loadKeySet (settings: KeySettings): KeySet {
       throw new KeyError('JWT_VERIFYING_KEY', `must be unset (or equal to JWT_SIGNING_KEY) for ${alg}`)
     }
     const length = Buffer.byteLength(signingKey)
-    if (settings.production && length < HMAC_KEY_BYTES[alg]) {
+    if (strong && length < HMAC_KEY_BYTES[alg]) {
       throw new KeyError('JWT_SIGNING_KEY', `an ${alg} key must be at least ${HMAC_KEY_BYTES[alg]} bytes when NODE_ENV=production (got ${length})`)
     }
     current = { kid: hmacKid(signingKey), alg, key: signingKey }

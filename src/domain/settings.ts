@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { isIP } from 'node:net'
 import { Type, type Static, type TBoolean, type TInteger, type TLiteral, type TOptional, type TSchema, type TString, type TUnion } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
-import { ALGORITHMS, KeyError, loadKeySet, parsePreviousKeys } from './keys.js'
+import { ALGORITHMS, KeyError, loadKeySet, parsePreviousKeys, strongKeysOnly } from './keys.js'
 import { PASSWORD_VALIDATOR_NAMES, type PasswordRules, type PasswordValidatorName } from './password-validation.js'
 
 /** A configuration problem, reported as one line naming the variable. */
@@ -193,6 +193,7 @@ export const SETTINGS = {
   JWT_SIGNING_KEY: text(Type.String({ minLength: 1, description: 'a non-empty key' }), undefined, { group: KEYS, simplejwt: 'SIGNING_KEY', secret: true, file: true, doc: 'the HMAC secret, or the PEM private key (a PEM value may use literal `\\n` for newlines); required in production, generated once and stored in the database otherwise' }),
   JWT_VERIFYING_KEY: text(Type.String({ minLength: 1, description: 'a PEM public key' }), undefined, { group: KEYS, simplejwt: 'VERIFYING_KEY', file: true, doc: 'the PEM public key (asymmetric algorithms); derived from the signing key when unset, and checked against it at start' }),
   JWT_PREVIOUS_VERIFYING_KEYS: text(Type.String({ minLength: 1, description: 'a JWKS document of retired keys' }), undefined, { group: KEYS, secret: true, file: true, doc: 'retired keys still accepted for verification: a JWKS document `{"keys":[…]}`, each key with its `alg`' }),
+  JWT_ACCEPT_SHORT_SIGNING_KEY: flag(false, 'false', { group: KEYS, doc: 'for the cutover from Django: production accepts an HMAC key (current or retired) shorter than its hash, such as a short Django `SECRET_KEY`, and logs a warning at start; every other production check stays on. Rotate to a long key after the cutover (see docs/keys.md)' }),
   JWT_AUDIENCE: text(Type.String({ minLength: 1, description: 'a non-empty string' }), undefined, { group: CLAIMS, simplejwt: 'AUDIENCE', doc: 'added as `aud` and required on every token' }),
   JWT_ISSUER: text(Type.String({ minLength: 1, description: 'a non-empty string' }), undefined, { group: CLAIMS, simplejwt: 'ISSUER', doc: 'added as `iss` and required on every token' }),
   JWT_LEEWAY: duration(0, { minimum: 0, expect: 'a duration such as 0, 30s or 1m', group: CLAIMS, simplejwt: 'LEEWAY', doc: 'clock skew allowed on `exp`, `nbf` and `iat`' }),
@@ -276,7 +277,7 @@ export const SETTINGS = {
     fallback: false,
     shown: '',
     group: SERVER,
-    doc: '`production` refuses a missing signing key and an HMAC key (current or retired) shorter than its hash (32 bytes for HS256, 48 for HS384, 64 for HS512); in library mode it defaults to the process\'s'
+    doc: '`production` refuses a missing signing key and an HMAC key (current or retired) shorter than its hash (32 bytes for HS256, 48 for HS384, 64 for HS512; see `JWT_ACCEPT_SHORT_SIGNING_KEY`); in library mode it defaults to the process\'s'
   }
 } satisfies Record<string, Setting>
 
@@ -380,13 +381,22 @@ function settingsFrom (given: Record<string, unknown>): Config {
   return { ...config, PRODUCTION: production } as Config
 }
 
+/** What the caller of loadConfig will do with the settings. */
+export interface LoadOptions {
+  /**
+   * False for a command that signs and verifies nothing (the import, user management, migrations):
+   * the signing key is then neither required in production nor checked.
+   */
+  signs?: boolean
+}
+
 /**
  * Validates the environment and returns the settings, or throws a ConfigError naming the
  * first bad variable. Empty strings count as unset, as with most twelve-factor tooling.
  */
-export function loadConfig (rawEnv: RawEnv): Config {
+export function loadConfig (rawEnv: RawEnv, options: LoadOptions = {}): Config {
   const config = settingsFrom(resolveFiles(rawEnv))
-  checkConfig(config)
+  checkConfig(config, options)
   return config
 }
 
@@ -465,7 +475,7 @@ export function configFromOptions (options: Record<string, unknown>, processEnv:
  * Cross-field rules that a schema cannot express; fails closed on unsafe combinations.
  * Also used on configs assembled in code (tests, library mode) so that they obey the same rules.
  */
-export function checkConfig (config: Config): void {
+export function checkConfig (config: Config, options: LoadOptions = {}): void {
   if (!Value.Check(ConfigSchema, config)) {
     const error = Value.Errors(ConfigSchema, config).First()
     throw new ConfigError(error?.path.slice(1) ?? 'config', error?.message ?? 'invalid')
@@ -485,6 +495,8 @@ export function checkConfig (config: Config): void {
   for (const [name, value] of [['USER_ID_CLAIM', config.USER_ID_CLAIM], ['TOKEN_TYPE_CLAIM', config.TOKEN_TYPE_CLAIM], ['JTI_CLAIM', config.JTI_CLAIM]]) {
     if (reserved.has(value)) throw new ConfigError(name, `must not be the registered claim ${JSON.stringify(value)}`)
   }
+  // A command that signs nothing needs no key, and a malformed one is not its concern.
+  if (options.signs === false) return
   if (config.JWT_SIGNING_KEY === undefined) {
     if (config.PRODUCTION) {
       throw new ConfigError('JWT_SIGNING_KEY', 'is required when NODE_ENV=production (or set JWT_SIGNING_KEY_FILE)')
@@ -497,7 +509,7 @@ export function checkConfig (config: Config): void {
   // signing key (development: one is generated later) the retired keys are still checked now.
   try {
     if (config.JWT_SIGNING_KEY !== undefined) loadKeySet(keySettings(config, config.JWT_SIGNING_KEY))
-    else if (config.JWT_PREVIOUS_VERIFYING_KEYS !== undefined) parsePreviousKeys(config.JWT_PREVIOUS_VERIFYING_KEYS, config.PRODUCTION)
+    else if (config.JWT_PREVIOUS_VERIFYING_KEYS !== undefined) parsePreviousKeys(config.JWT_PREVIOUS_VERIFYING_KEYS, strongKeysOnly(keySettings(config, '')))
   } catch (err) {
     if (err instanceof KeyError) throw new ConfigError(err.variable, err.message)
     throw err
@@ -511,7 +523,8 @@ export function keySettings (config: Config, signingKey: string) {
     signingKey,
     verifyingKey: config.JWT_VERIFYING_KEY,
     previousKeys: config.JWT_PREVIOUS_VERIFYING_KEYS,
-    production: config.PRODUCTION
+    production: config.PRODUCTION,
+    acceptShortKeys: config.JWT_ACCEPT_SHORT_SIGNING_KEY
   }
 }
 

@@ -59,6 +59,7 @@ t.test('defaults: an empty environment gives simplejwt\'s settings', async t => 
     JWT_SIGNING_KEY: undefined,
     JWT_VERIFYING_KEY: undefined,
     JWT_PREVIOUS_VERIFYING_KEYS: undefined,
+    JWT_ACCEPT_SHORT_SIGNING_KEY: false,
     JWT_AUDIENCE: undefined,
     JWT_ISSUER: undefined,
     JWT_LEEWAY: 0,
@@ -126,6 +127,7 @@ t.test('every setting can be set', async t => {
     AUTH_STATELESS: 'true',
     JWT_ALGORITHM: 'HS512',
     JWT_SIGNING_KEY: KEY_64,
+    JWT_ACCEPT_SHORT_SIGNING_KEY: 'true',
     JWT_AUDIENCE: 'my-audience',
     JWT_ISSUER: 'my-issuer',
     JWT_LEEWAY: '30s',
@@ -173,6 +175,7 @@ t.test('every setting can be set', async t => {
     JWT_SIGNING_KEY: KEY_64,
     JWT_VERIFYING_KEY: undefined,
     JWT_PREVIOUS_VERIFYING_KEYS: undefined,
+    JWT_ACCEPT_SHORT_SIGNING_KEY: true,
     JWT_AUDIENCE: 'my-audience',
     JWT_ISSUER: 'my-issuer',
     JWT_LEEWAY: 30,
@@ -487,6 +490,37 @@ t.test('NODE_ENV=production: missing or weak keys are refused', async t => {
   t.equal(loadConfig({ NODE_ENV: 'production', JWT_ALGORITHM: 'HS384', JWT_SIGNING_KEY: 'k'.repeat(48) }).JWT_ALGORITHM, 'HS384')
   t.equal(loadConfig({ NODE_ENV: 'production', JWT_ALGORITHM: 'HS512', JWT_SIGNING_KEY: KEY_64 }).JWT_SIGNING_KEY, KEY_64)
   t.equal(loadConfig({ NODE_ENV: 'production', JWT_SIGNING_KEY: 'é'.repeat(16) }).PRODUCTION, true, '16 two-byte characters are 32 bytes')
+})
+
+t.test('JWT_ACCEPT_SHORT_SIGNING_KEY: production accepts a short Django key for the cutover, and checks everything else', async t => {
+  const accept = { NODE_ENV: 'production', JWT_ACCEPT_SHORT_SIGNING_KEY: 'true' }
+  const django = 'django-insecure-short-secret-key'.slice(0, 20)
+  const config = loadConfig({ ...accept, JWT_SIGNING_KEY: django })
+  t.same([config.PRODUCTION, config.JWT_SIGNING_KEY, config.JWT_ACCEPT_SHORT_SIGNING_KEY], [true, django, true])
+  t.equal(loadConfig({ ...accept, JWT_ALGORITHM: 'HS512', JWT_SIGNING_KEY: KEY_32 }).JWT_ALGORITHM, 'HS512')
+  const retired = JSON.stringify({ keys: [{ kty: 'oct', k: Buffer.from('old-short').toString('base64url'), alg: 'HS256' }] })
+  t.equal(loadConfig({ ...accept, JWT_SIGNING_KEY: KEY_64, JWT_PREVIOUS_VERIFYING_KEYS: retired }).JWT_PREVIOUS_VERIFYING_KEYS, retired,
+    'the short Django key may be kept as a retired key after the rotation')
+  t.match(configError(t, { NODE_ENV: 'production', JWT_SIGNING_KEY: KEY_64, JWT_PREVIOUS_VERIFYING_KEYS: retired }).message,
+    /^JWT_PREVIOUS_VERIFYING_KEYS: key 0: an HS256 secret must be at least 32 bytes/, 'without the setting it is refused')
+
+  t.equal(configError(t, accept).message, 'JWT_SIGNING_KEY: is required when NODE_ENV=production (or set JWT_SIGNING_KEY_FILE)', 'a key is still required')
+  t.equal(configError(t, { ...accept, JWT_SIGNING_KEY: generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() }).message,
+    'JWT_SIGNING_KEY: is a PEM key, but HS256 needs a shared secret; set JWT_ALGORITHM to the key\'s algorithm', 'the key must still fit the algorithm')
+  t.equal(configError(t, { ...accept, JWT_ACCEPT_SHORT_SIGNING_KEY: 'yes', JWT_SIGNING_KEY: django }).message,
+    'JWT_ACCEPT_SHORT_SIGNING_KEY: must be true, false, 1 or 0 (got "yes")')
+  t.equal(configError(t, { NODE_ENV: 'production', JWT_ACCEPT_SHORT_SIGNING_KEY: 'false', JWT_SIGNING_KEY: django }).message,
+    'JWT_SIGNING_KEY: an HS256 key must be at least 32 bytes when NODE_ENV=production (got 20)', 'false is the default: refused')
+})
+
+t.test('loadConfig(env, { signs: false }): commands that sign nothing need no key, even in production', async t => {
+  const config = loadConfig({ NODE_ENV: 'production' }, { signs: false })
+  t.same([config.PRODUCTION, config.JWT_SIGNING_KEY], [true, undefined])
+  t.equal(loadConfig({ NODE_ENV: 'production', JWT_SIGNING_KEY: 'short' }, { signs: false }).JWT_SIGNING_KEY, 'short', 'nor check it')
+  t.equal(configError(t, { NODE_ENV: 'production' }).variable, 'JWT_SIGNING_KEY', 'the server still requires it')
+  t.equal(configError(t, { NODE_ENV: 'production', ACCESS_TOKEN_LIFETIME: '0' }).variable, 'ACCESS_TOKEN_LIFETIME')
+  t.throws(() => loadConfig({ NODE_ENV: 'production', ROTATE_REFRESH_TOKENS: 'maybe' }, { signs: false }), { name: 'ConfigError', message: /^ROTATE_REFRESH_TOKENS: / }, 'every other setting is still checked')
+  t.throws(() => loadConfig({ NODE_ENV: 'production', BLACKLIST_AFTER_ROTATION: 'true' }, { signs: false }), { name: 'ConfigError', message: /^BLACKLIST_AFTER_ROTATION: / })
 })
 
 t.test('outside production a short or missing key is allowed', async t => {

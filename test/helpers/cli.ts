@@ -26,3 +26,4 @@ export async function runCommand (env: Record<string, string | undefined>, argv:
 export function cliRunner (env: Record<string, string | undefined>) {
   return (argv: string[], stdin?: string) => runCommand(env, argv, stdin)
 }
+export type Run = CliRun

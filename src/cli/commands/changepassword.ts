@@ -4,7 +4,7 @@ import { checkUsername, CliError, readNewPassword, type Command } from '../io.js
 import { withStores } from '../stores.js'
 
 export const changepassword: Command = async (args, options, io) => {
-  const config = loadConfig(io.env)
+  const config = loadConfig(io.env, { signs: false })
   const username = checkUsername(args[0])
   const password = await readNewPassword(io, options['password-stdin'] === true)
   await withStores(config, async ({ users, accounts }) => {

@@ -4,7 +4,7 @@ import { checkUsername, readNewPassword, type Command } from '../io.js'
 import { withStores } from '../stores.js'
 
 export const createuser: Command = async (args, options, io) => {
-  const config = loadConfig(io.env)
+  const config = loadConfig(io.env, { signs: false })
   const username = checkUsername(args[0])
   // Asked for before the database is opened: a prompt must not hold it open.
   const password = await readNewPassword(io, options['password-stdin'] === true)

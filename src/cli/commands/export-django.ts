@@ -37,7 +37,7 @@ async function writeStdout (io: CliIo, text: string): Promise<void> {
 export const exportDjango: Command = async (args, _options, io) => {
   if (args.length > 1) throw usageError('export-django takes at most one FILE (- or none for standard output)')
   const file = args[0] ?? '-'
-  const users = await withStores(loadConfig(io.env), ({ users }) => users.list())
+  const users = await withStores(loadConfig(io.env, { signs: false }), ({ users }) => users.list())
   const text = writeDumpdata(users)
   if (file === '-') await writeStdout(io, text)
   else await writeNewFile(file, text)

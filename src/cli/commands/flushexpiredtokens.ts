@@ -4,7 +4,7 @@ import type { Command } from '../io.js'
 import { withStores } from '../stores.js'
 
 export const flushexpiredtokens: Command = async (_args, _options, io) => {
-  const gone = await withStores(loadConfig(io.env), ({ tokens }) => tokens.flushExpired(new Date()))
+  const gone = await withStores(loadConfig(io.env, { signs: false }), ({ tokens }) => tokens.flushExpired(new Date()))
   io.stdout.write(`Deleted ${gone.outstanding} outstanding and ${gone.blacklisted} blacklisted tokens, and ${gone.families} revoked families, all expired.\n`)
   return 0
 }

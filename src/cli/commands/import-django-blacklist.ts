@@ -9,7 +9,7 @@ import { withStores } from '../stores.js'
 export const importDjangoBlacklist: Command = async (args, options, io) => {
   if (args.length !== 1) throw usageError('import-django-blacklist needs one FILE (- for standard input)')
   const dryRun = options['dry-run'] === true
-  const config = loadConfig(io.env)
+  const config = loadConfig(io.env, { signs: false })
   const { tokens, largestUserId } = readBlacklistDump(await readInput(args[0], io))
   const result = await withStores(config, async stores => {
     const imported = await stores.tokens.importDjango(tokens, new Date(), dryRun)

@@ -23,7 +23,7 @@ export const importDjango: Command = async (args, options, io) => {
   if (options.blacklist === '-' && args[0] === '-') throw usageError('only one of FILE and --blacklist can be standard input')
   const dryRun = options['dry-run'] === true
   const harden = options.harden === true
-  const config = loadConfig(io.env)
+  const config = loadConfig(io.env, { signs: false })
 
   const { users: rows, renamed } = readDumpdata(await readInput(args[0], io))
   const blacklistDump = options.blacklist === undefined ? undefined : readBlacklistDump(await readInput(options.blacklist, io))

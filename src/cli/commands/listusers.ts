@@ -4,7 +4,7 @@ import { table, type Command } from '../io.js'
 import { withStores } from '../stores.js'
 
 export const listusers: Command = async (_args, _options, io) => {
-  const users = await withStores(loadConfig(io.env), stores => stores.users.list())
+  const users = await withStores(loadConfig(io.env, { signs: false }), stores => stores.users.list())
   const rows = users.map(u => [
     String(u.id), u.username, `${u.firstName} ${u.lastName}`.trim(), u.email,
     u.isActive ? 'yes' : 'no', u.isStaff ? 'yes' : 'no', u.isSuperuser ? 'yes' : 'no',

@@ -4,7 +4,7 @@ import { checkUsername, CliError, type Command } from '../io.js'
 import { withStores } from '../stores.js'
 
 export const setactive: Command = async (args, _options, io) => {
-  const config = loadConfig(io.env)
+  const config = loadConfig(io.env, { signs: false })
   const username = checkUsername(args[0])
   if (args[1] !== 'true' && args[1] !== 'false') throw new CliError('setactive needs true or false after the USERNAME', 2)
   const isActive = args[1] === 'true'
