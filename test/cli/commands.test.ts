@@ -33,6 +33,11 @@ Commands:
   import-django FILE [--on-conflict skip|update] [--dry-run] [--harden]
                               import the users of "manage.py dumpdata auth.user" (FILE,
                               or - for standard input) with their ids and password hashes
+  import-django FILE --sync [--delete-absent] [--blacklist BLACKLIST] [--dry-run] [--harden]
+                              make the users equal to the dump (the cutover's final step):
+                              changed users updated, absent ones deactivated (or deleted),
+                              their tokens revoked; with --blacklist, Django's blacklist
+                              ("dumpdata token_blacklist") in the same transaction
   import-django-blacklist FILE [--dry-run]
                               blacklist here the unexpired tokens that Django's
                               "manage.py dumpdata token_blacklist" (FILE, or -) lists
