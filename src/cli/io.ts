@@ -2,6 +2,7 @@
 // printing tables.
 import { readFile } from 'node:fs/promises'
 import type { Readable, Writable } from 'node:stream'
+import { pythonLength } from '../domain/drf-fields.js'
 import { normalizeUsername, PASSWORD_MAX_LENGTH, USERNAME_MAX_LENGTH } from '../domain/users.js'
 import { USAGE } from './usage.js'
 
@@ -106,7 +107,7 @@ export async function readNewPassword (io: CliIo, fromStdin: boolean): Promise<s
   // simplejwt trims the password at login, so such a password could never be typed in again.
   if (password !== password.trim()) throw new CliError('the password may not begin or end with whitespace')
   if (password.includes('\u0000')) throw new CliError('the password may not contain NUL characters')
-  if (password.length > PASSWORD_MAX_LENGTH) throw new CliError(`the password may not be longer than ${PASSWORD_MAX_LENGTH} characters`)
+  if (pythonLength(password) > PASSWORD_MAX_LENGTH) throw new CliError(`the password may not be longer than ${PASSWORD_MAX_LENGTH} characters`)
   return password
 }
 
@@ -116,7 +117,7 @@ export function checkUsername (given: string | undefined): string {
   // As the account service stores it, so that changepassword and setactive find ｓｐｉｄｅｒｍａｎ as spiderman.
   const username = normalizeUsername(given)
   if (username !== username.trim()) throw new CliError('the username may not begin or end with whitespace')
-  if (username.length > USERNAME_MAX_LENGTH) throw new CliError(`the username may not be longer than ${USERNAME_MAX_LENGTH} characters`)
+  if (pythonLength(username) > USERNAME_MAX_LENGTH) throw new CliError(`the username may not be longer than ${USERNAME_MAX_LENGTH} characters`)
   // Django's UnicodeUsernameValidator: letters, digits and @/./+/-/_ only.
   if (!/^[\p{L}\p{N}@.+_-]+$/u.test(username)) throw new CliError('the username may contain only letters, digits and @/./+/-/_')
   return username

@@ -2,6 +2,7 @@
 import { MAX_USER_ID as MAX_ID, normalizeUsername, USERNAME_MAX_LENGTH, type NewUserRecord } from './users.js'
 import { parseHash } from './hashers.js'
 import { hardenHash } from './passwords.js'
+import { pythonLength } from './drf-fields.js'
 
 /** One auth.user record, ready to insert: Django's primary key is kept, so old tokens still name the same person. */
 export type DjangoUser = NewUserRecord & { id: number }
@@ -44,7 +45,7 @@ function text (fields: Record<string, unknown>, field: string, index: number, ma
   const value = fields[field]
   if (value === undefined && !required) return ''
   if (typeof value !== 'string') throw new DumpdataError(`fields.${field} must be a string (got ${describe(value)})`, index)
-  if (value.length > maxLength) throw new DumpdataError(`fields.${field} is longer than ${maxLength} characters`, index)
+  if (pythonLength(value) > maxLength) throw new DumpdataError(`fields.${field} is longer than ${maxLength} characters`, index)
   // PostgreSQL text cannot hold NUL.
   if (value.includes('\u0000')) throw new DumpdataError(`fields.${field} contains a NUL character`, index)
   return value
@@ -70,7 +71,7 @@ function userRecord (record: unknown, index: number, now: Date): DjangoUser & { 
   if (given.trim() === '') throw new DumpdataError('fields.username may not be blank', index)
   // Django stores names NFKC-normalised (create_user, its forms), but a name saved another way may not be.
   const username = normalizeUsername(given)
-  if ([...username].length > USERNAME_MAX_LENGTH) throw new DumpdataError(`fields.username is longer than ${USERNAME_MAX_LENGTH} characters once NFKC-normalised`, index)
+  if (pythonLength(username) > USERNAME_MAX_LENGTH) throw new DumpdataError(`fields.username is longer than ${USERNAME_MAX_LENGTH} characters once NFKC-normalised`, index)
   const password = text(f, 'password', index, 4096, true)
   return {
     given,
