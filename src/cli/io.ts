@@ -43,20 +43,72 @@ export class CliError extends Error {
 /** A usage mistake: the message, then the usage text, and exit code 2. */
 export const usageError = (message: string) => new CliError(`${message}\n${USAGE.trimEnd()}`, 2)
 
-/** Reads all of a stream as UTF-8. */
-export async function readAll (stream: Readable): Promise<string> {
+/** Reads all of a stream's bytes. */
+async function readBytes (stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = []
   for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer))
-  return Buffer.concat(chunks).toString('utf8')
+  return Buffer.concat(chunks)
 }
 
-/** Reads FILE, or standard input for `-`. */
-export async function readInput (file: string, io: CliIo): Promise<string> {
+/** Reads all of a stream as UTF-8. */
+export async function readAll (stream: Readable): Promise<string> {
+  return (await readBytes(stream)).toString('utf8')
+}
+
+/** How to write a dump again as UTF-8, for the encoding errors. */
+const REEXPORT = 'export it again with dumpdata\'s -o option, which writes UTF-8 whatever the shell (python manage.py dumpdata auth.user -o users.json)'
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+const UTF16LE = new TextDecoder('utf-16le', { fatal: true, ignoreBOM: true })
+
+/**
+ * The text of a file as operators produce it: UTF-8 (a BOM, as Notepad writes, is dropped), or UTF-16
+ * little- or big-endian by its BOM (Windows PowerShell 5.1's `>` writes UTF-16 LE with a BOM) or, without
+ * one, by the NUL bytes of ASCII text (JSON starts with `[` or whitespace). Anything else is refused in one
+ * line that names the problem and how to write the file again.
+ */
+export function decodeInput (bytes: Uint8Array, source: string): string {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const starts = (...prefix: number[]) => prefix.every((byte, i) => buffer[i] === byte)
+  if (starts(0xff, 0xfe, 0x00, 0x00) || starts(0x00, 0x00, 0xfe, 0xff)) throw new CliError(`${source} is UTF-32, which is not read here: ${REEXPORT}`)
+  if (starts(0xef, 0xbb, 0xbf)) return utf8(buffer.subarray(3), source)
+  if (starts(0xff, 0xfe)) return utf16(buffer.subarray(2), 'LE', source)
+  if (starts(0xfe, 0xff)) return utf16(buffer.subarray(2), 'BE', source)
+  if (buffer.length >= 2 && buffer[0] !== 0 && buffer[1] === 0) return utf16(buffer, 'LE', source)
+  if (buffer.length >= 2 && buffer[0] === 0 && buffer[1] !== 0) return utf16(buffer, 'BE', source)
+  return utf8(buffer, source)
+}
+
+function utf8 (bytes: Buffer, source: string): string {
   try {
-    return file === '-' ? await readAll(io.stdin) : await readFile(file, 'utf8')
+    return UTF8.decode(bytes)
+  } catch {
+    // The line of the first byte that is not UTF-8 (a Latin-1 é, a Windows-1252 quote): U+FFFD in the lenient decoding.
+    const line = bytes.toString('utf8').split('\uFFFD')[0].split('\n').length
+    throw new CliError(`${source} is not UTF-8 (line ${line} has a byte that is not; Latin-1 or Windows-1252?): ${REEXPORT}`)
+  }
+}
+
+function utf16 (bytes: Buffer, order: 'LE' | 'BE', source: string): string {
+  if (bytes.length % 2 !== 0) throw new CliError(`${source} is UTF-16 ${order} but ends in half a character (truncated?): ${REEXPORT}`)
+  // swap16 works in place: on a copy, never on the caller's bytes.
+  const little = order === 'LE' ? bytes : Buffer.from(bytes).swap16()
+  try {
+    return UTF16LE.decode(little)
+  } catch {
+    throw new CliError(`${source} is UTF-16 ${order} but holds a broken surrogate pair: ${REEXPORT}`)
+  }
+}
+
+/** Reads FILE, or standard input for `-`, and decodes it (decodeInput). */
+export async function readInput (file: string, io: CliIo): Promise<string> {
+  let bytes: Buffer
+  try {
+    bytes = file === '-' ? await readBytes(io.stdin) : await readFile(file)
   } catch (err) {
     throw new CliError(`cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`)
   }
+  return decodeInput(bytes, file === '-' ? 'standard input' : file)
 }
 
 /** Reads one line from a terminal without echoing it. Ctrl-C or Ctrl-D abandons. */
