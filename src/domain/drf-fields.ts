@@ -36,6 +36,23 @@ export function pythonStrip (value: string): string {
   return start === 0 && end === value.length ? value : value.slice(start, end)
 }
 
+/**
+ * Python's len() of a string: its code points, as Django and DRF count max_length (and PostgreSQL
+ * varchar(n) too). JavaScript's .length counts UTF-16 code units, two for each astral character
+ * (an emoji, 𠮷); a lone surrogate counts one, as in Python.
+ */
+export function pythonLength (value: string): number {
+  let length = value.length
+  for (let i = 0; i < value.length - 1; i++) {
+    const code = value.charCodeAt(i)
+    if (code >= 0xd800 && code <= 0xdbff) {
+      const next = value.charCodeAt(i + 1)
+      if (next >= 0xdc00 && next <= 0xdfff) { length--; i++ }
+    }
+  }
+  return length
+}
+
 /** Python's str() of a JSON number, as DRF's CharField makes a string of it: 1 → "1", 1.0 → "1.0". */
 function pythonNumber (value: number, literal: string | undefined): string {
   if (literal !== undefined && /[.eE]/.test(literal) && Number.isInteger(value) && Math.abs(value) < 1e16) return `${value}.0`
@@ -94,7 +111,7 @@ function cleanChar (value: unknown, field: CharField, literal: string | undefine
   if (typeof value !== 'string') return { error: 'Not a valid string.' }
   const text = pythonStrip(value)
   if (text === '') return field.allowBlank ? { value: '' } : { error: 'This field may not be blank.' }
-  if (field.maxLength !== undefined && text.length > field.maxLength) {
+  if (field.maxLength !== undefined && pythonLength(text) > field.maxLength) {
     return { error: `Ensure this field has no more than ${field.maxLength} characters.` }
   }
   if (text.includes('\u0000')) return { error: 'Null characters are not allowed.' }

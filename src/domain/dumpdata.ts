@@ -2,6 +2,7 @@
 import { MAX_USER_ID as MAX_ID, normalizeUsername, USERNAME_MAX_LENGTH, type NewUserRecord } from './users.js'
 import { parseHash } from './hashers.js'
 import { hardenHash } from './passwords.js'
+import { pythonLength } from './drf-fields.js'
 
 /** One auth.user record, ready to insert: Django's primary key is kept, so old tokens still name the same person. */
 export type DjangoUser = NewUserRecord & { id: number }
@@ -44,7 +45,7 @@ function text (fields: Record<string, unknown>, field: string, index: number, ma
   const value = fields[field]
   if (value === undefined && !required) return ''
   if (typeof value !== 'string') throw new DumpdataError(`fields.${field} must be a string (got ${describe(value)})`, index)
-  if (value.length > maxLength) throw new DumpdataError(`fields.${field} is longer than ${maxLength} characters`, index)
+  if (pythonLength(value) > maxLength) throw new DumpdataError(`fields.${field} is longer than ${maxLength} characters`, index)
   // PostgreSQL text cannot hold NUL.
   if (value.includes('\u0000')) throw new DumpdataError(`fields.${field} contains a NUL character`, index)
   return value
@@ -57,11 +58,17 @@ function flag (fields: Record<string, unknown>, field: string, index: number, fa
   return value
 }
 
-/** One record of the dump, checked; fields Django's loaddata would default are defaulted the same way. */
-function userRecord (record: unknown, index: number, now: Date): DjangoUser & { given: string } {
-  if (typeof record !== 'object' || record === null || Array.isArray(record)) throw new DumpdataError('must be an object with model, pk and fields', index)
-  const { model, pk, fields } = record as Record<string, unknown>
-  if (model !== 'auth.user') throw new DumpdataError(`model must be "auth.user" (got ${describe(model)})`, index)
+/** Whether a user's many-to-many field (groups, user_permissions) names anything; ids or natural keys, it is not read. */
+function related (fields: Record<string, unknown>, field: string, index: number): boolean {
+  const value = fields[field]
+  if (value === undefined) return false
+  if (!Array.isArray(value)) throw new DumpdataError(`fields.${field} must be a list (got ${describe(value)})`, index)
+  return value.length > 0
+}
+
+/** One auth.user record of the dump, checked; fields Django's loaddata would default are defaulted the same way. */
+function userRecord (record: Record<string, unknown>, index: number, now: Date): DjangoUser & { given: string, groups: boolean, permissions: boolean } {
+  const { pk, fields } = record
   if (pk === undefined || pk === null) throw new DumpdataError('has no pk: dump without --natural-primary, so that user ids (and tokens) survive', index)
   if (typeof pk !== 'number' || !Number.isSafeInteger(pk) || pk < 1 || pk > MAX_ID) throw new DumpdataError(`pk must be an integer from 1 to ${MAX_ID} (got ${describe(pk)})`, index)
   if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) throw new DumpdataError('fields must be an object', index)
@@ -70,10 +77,12 @@ function userRecord (record: unknown, index: number, now: Date): DjangoUser & { 
   if (given.trim() === '') throw new DumpdataError('fields.username may not be blank', index)
   // Django stores names NFKC-normalised (create_user, its forms), but a name saved another way may not be.
   const username = normalizeUsername(given)
-  if ([...username].length > USERNAME_MAX_LENGTH) throw new DumpdataError(`fields.username is longer than ${USERNAME_MAX_LENGTH} characters once NFKC-normalised`, index)
+  if (pythonLength(username) > USERNAME_MAX_LENGTH) throw new DumpdataError(`fields.username is longer than ${USERNAME_MAX_LENGTH} characters once NFKC-normalised`, index)
   const password = text(f, 'password', index, 4096, true)
   return {
     given,
+    groups: related(f, 'groups', index),
+    permissions: related(f, 'user_permissions', index),
     id: pk,
     username,
     password,
@@ -104,19 +113,57 @@ function dumpRecords (json: string): unknown[] {
 export interface RenamedUser { id: number, from: string, to: string }
 
 /**
+ * The other models `manage.py dumpdata auth` writes (and `dumpdata auth contenttypes`): this service
+ * keeps no groups or permissions (is_staff and is_superuser are imported), so their records are skipped.
+ */
+const IGNORED_MODELS = new Set(['auth.permission', 'auth.group', 'contenttypes.contenttype'])
+
+/** What a dump held that is not imported: other models' records by model, and users' memberships. */
+export interface IgnoredRecords {
+  /** Records of auth.permission, auth.group, contenttypes.contenttype, by model, in the order first seen. */
+  models: Record<string, number>
+  /** Users whose groups, and users whose user_permissions, were not empty. */
+  usersWithGroups: number
+  usersWithPermissions: number
+}
+
+/** The one-line note about what readDumpdata ignored, or undefined when it ignored nothing. */
+export function ignoredNote ({ models, usersWithGroups, usersWithPermissions }: IgnoredRecords): string | undefined {
+  const parts = Object.entries(models).map(([model, count]) => `${count} ${model}`)
+  if (usersWithGroups > 0) parts.push(`the groups of ${usersWithGroups} ${usersWithGroups === 1 ? 'user' : 'users'}`)
+  if (usersWithPermissions > 0) parts.push(`the permissions of ${usersWithPermissions} ${usersWithPermissions === 1 ? 'user' : 'users'}`)
+  if (parts.length === 0) return undefined
+  const list = parts.length === 1 ? parts[0] : `${parts.slice(0, -1).join(', ')} and ${parts.at(-1) ?? ''}`
+  return `Note: ignored ${list}: only users are imported (is_staff and is_superuser with them); groups and permissions have no meaning here.`
+}
+
+/**
  * Parses the JSON that `manage.py dumpdata auth.user` writes (any indentation) into users to insert,
  * each username NFKC-normalised (those it changed are listed in `renamed`). Throws DumpdataError
  * naming the first malformed record by its index in the array, and the reason; a pk or username that
  * appears twice is malformed too, and so are two names that normalise to the same one (look-alikes).
- * Groups and permissions are not read.
+ * `dumpdata auth` is read too: its auth.permission and auth.group records (and contenttypes'), and
+ * the users' groups and user_permissions, are skipped and counted in `ignored` (ignoredNote says so
+ * in one line); a record of any other model is refused, naming it (the wrong file).
  */
-export function readDumpdata (json: string, now = new Date()): { users: DjangoUser[], renamed: RenamedUser[] } {
+export function readDumpdata (json: string, now = new Date()): { users: DjangoUser[], renamed: RenamedUser[], ignored: IgnoredRecords } {
   const records = dumpRecords(json)
   const ids = new Map<number, number>()
   const usernames = new Map<string, { index: number, given: string }>()
   const renamed: RenamedUser[] = []
-  const users = records.map((record, index): DjangoUser => {
-    const { given, ...user } = userRecord(record, index, now)
+  const ignored: IgnoredRecords = { models: {}, usersWithGroups: 0, usersWithPermissions: 0 }
+  const users: DjangoUser[] = []
+  for (const [index, record] of records.entries()) {
+    if (typeof record !== 'object' || record === null || Array.isArray(record)) throw new DumpdataError('must be an object with model, pk and fields', index)
+    const { model } = record as Record<string, unknown>
+    if (typeof model === 'string' && IGNORED_MODELS.has(model)) {
+      ignored.models[model] = (ignored.models[model] ?? 0) + 1
+      continue
+    }
+    if (model !== 'auth.user') {
+      throw new DumpdataError(`model ${describe(model)} is not auth.user: dump the users with \`manage.py dumpdata auth.user\` (or \`dumpdata auth\`, whose groups and permissions are ignored)`, index)
+    }
+    const { given, groups, permissions, ...user } = userRecord(record as Record<string, unknown>, index, now)
     const sameId = ids.get(user.id)
     if (sameId !== undefined) throw new DumpdataError(`pk ${user.id} already appears in record ${sameId}`, index)
     const sameName = usernames.get(user.username)
@@ -128,9 +175,11 @@ export function readDumpdata (json: string, now = new Date()): { users: DjangoUs
     ids.set(user.id, index)
     usernames.set(user.username, { index, given })
     if (given !== user.username) renamed.push({ id: user.id, from: given, to: user.username })
-    return user
-  })
-  return { users, renamed }
+    if (groups) ignored.usersWithGroups++
+    if (permissions) ignored.usersWithPermissions++
+    users.push(user)
+  }
+  return { users, renamed, ignored }
 }
 
 /** The users of a dump (readDumpdata without the list of renamed ones). */

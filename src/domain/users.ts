@@ -2,7 +2,11 @@
 // and its fields as the admin API's serializers declare them
 import { booleanField, charField, type Fields, validateEmail, validateUsername } from './drf-fields.js'
 
-/** auth.User's field limits, as Django declares them (username 150, names 150, email 254; the password is ours). */
+/**
+ * auth.User's field limits, as Django declares them (username 150, names 150, email 254; the password is ours),
+ * in characters as Python's len() counts them: code points, not UTF-16 code units (drf-fields.ts pythonLength;
+ * Ajv's maxLength counts the same way, and so does PostgreSQL's varchar(n)).
+ */
 export const USERNAME_MAX_LENGTH = 150
 export const NAME_MAX_LENGTH = 150
 export const EMAIL_MAX_LENGTH = 254

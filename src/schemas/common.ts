@@ -7,7 +7,11 @@ import { CHAR_FIELD_PATTERN } from '../domain/drf-fields.js'
 import { TOKEN_ERROR_CODES, type TokenErrorCode } from '../domain/errors.js'
 import { ACCESS_EXAMPLE } from './examples.js'
 
-/** DRF CharField limits that we also enforce; longer values are refused with 400 before any work. */
+/**
+ * DRF CharField limits that we also enforce; longer values are refused with 400 before any work. A
+ * JSON schema's maxLength counts characters (code points), as Python's len() does, and so does Ajv
+ * unless its `unicode` option is false (src/plugin.ts and src/app.ts leave it on): 150 emoji are 150.
+ */
 export { PASSWORD_MAX_LENGTH, USERNAME_MAX_LENGTH } from '../domain/users.js'
 
 // A DRF CharField: a string that is not blank once stripped and holds no NUL. The routes clean and

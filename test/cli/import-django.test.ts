@@ -301,3 +301,39 @@ t.test('import-django-blacklist: what Django blacklisted is refused here too', a
   const usage = await cli(['import-django-blacklist'])
   t.equal(usage.code, 2)
 })
+
+// ---------------------------------------------------------------------------------------------
+// Input as operators produce it (issue 17, item 4)
+
+const AUTH_FILE = new URL('dumpdata-auth.json', fixtures).pathname
+const ASTRAL_USERNAME = '\u{20BB7}'.repeat(150)
+
+t.test('import-django: `dumpdata auth` saved as UTF-16 by Windows PowerShell 5.1\'s >, astral names and all', async t => {
+  const auth = await readFile(AUTH_FILE, 'utf8')
+  const file = join(scratch, 'powershell.json')
+  await writeFile(file, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(auth, 'utf16le')]))
+  const run = await cli(['import-django', file])
+  t.equal(run.code, 0, run.stderr)
+  t.match(run.stdout, /^Imported 3 users, skipped 0, updated 0;/)
+  t.notMatch(run.stderr, /Error/)
+  await withApp(async app => {
+    t.match(await app.simplejwt.users.findById(102), { username: ASTRAL_USERNAME, firstName: '\u{1F577}'.repeat(150) })
+    t.equal((await login(app, ASTRAL_USERNAME, 'underoos')).statusCode, 200, '150 astral letters log in')
+    t.equal((await login(app, 'gwen', 'underoos')).statusCode, 200, 'a user with groups and permissions logs in')
+    t.equal((await login(app, 'miles', 'boo-boo-1234')).statusCode, 200)
+  })
+})
+
+t.test('import-django: a UTF-8 BOM from standard input; a file that is not UTF-8 is one clean line', async t => {
+  const again = await cli(['import-django', '-'], `\uFEFF${dump}`)
+  t.equal(again.code, 0, again.stderr)
+  t.match(again.stdout, /^Imported 0 users, skipped 8, updated 0;/)
+  const latin1 = join(scratch, 'latin1.json')
+  await writeFile(latin1, Buffer.from(JSON.stringify([user(40, 'rene', '!x', { first_name: 'Ren\xe9' })], null, 2), 'latin1'))
+  const refused = await cli(['import-django', latin1])
+  t.equal(refused.code, 1)
+  t.equal(refused.stderr.split('\n').length, 2, 'one line')
+  t.match(refused.stderr, /^Error: \S+latin1\.json is not UTF-8 \(line 10 has a byte that is not; Latin-1 or Windows-1252\?\): export it again with dumpdata's -o option/)
+  const other = await dumpFile('sessions.json', [user(41, 'x', '!x'), { model: 'sessions.session', pk: 'k', fields: {} }])
+  t.match(await cli(['import-django', other]), { code: 1, stderr: /^Error: record 1: model "sessions.session" is not auth.user: dump the users with `manage.py dumpdata auth.user`/ })
+})

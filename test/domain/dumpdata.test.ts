@@ -1,7 +1,7 @@
 // Reading `manage.py dumpdata auth.user` (src/domain/dumpdata.ts), without a database.
 import { readFile } from 'node:fs/promises'
 import t from 'tap'
-import { DumpdataError, hardenUsers, hashBreakdown, parseDumpdata } from '../../src/domain/dumpdata.js'
+import { DumpdataError, hardenUsers, hashBreakdown, ignoredNote, parseDumpdata, readDumpdata } from '../../src/domain/dumpdata.js'
 import { verifyPassword } from '../../src/domain/passwords.js'
 
 const dump = await readFile(new URL('../fixtures/dumpdata-auth-user.json', import.meta.url), 'utf8')
@@ -60,7 +60,10 @@ t.test('a malformed record is named by its index, with the reason', async t => {
   const cases: Array<[unknown, string]> = [
     ['auth.user', 'must be an object with model, pk and fields'],
     [null, 'must be an object with model, pk and fields'],
-    [record({}, { model: 'accounts.user' }), 'model must be "auth.user" (got "accounts.user")'],
+    [record({}, { model: 'accounts.user' }), 'model "accounts.user" is not auth.user: dump the users with `manage.py dumpdata auth.user` (or `dumpdata auth`, whose groups and permissions are ignored)'],
+    [{ model: 'sessions.session', pk: 'x', fields: {} }, 'model "sessions.session" is not auth.user: dump the users with `manage.py dumpdata auth.user` (or `dumpdata auth`, whose groups and permissions are ignored)'],
+    [record({ groups: null }), 'fields.groups must be a list (got null)'],
+    [record({ user_permissions: {} }), 'fields.user_permissions must be a list (got {})'],
     [record({}, { pk: undefined }), 'has no pk: dump without --natural-primary, so that user ids (and tokens) survive'],
     [record({}, { pk: '1' }), 'pk must be an integer from 1 to 2147483647 (got "1")'],
     [record({}, { pk: 0 }), 'pk must be an integer from 1 to 2147483647 (got 0)'],
@@ -120,4 +123,16 @@ t.test('hardenUsers wraps only the weak hashes, and the wrapped ones verify', as
   t.equal(await verifyPassword(legacy?.password as string, 'legacy-pw'), true)
   t.equal(await verifyPassword(legacy?.password as string, 'legacy-pw!'), false)
   t.strictSame(users.filter(u => u !== legacy).map(u => u.password), before.filter((_, i) => users[i] !== legacy), 'the others are untouched')
+})
+
+t.test('dumpdata auth: permissions, groups, content types and memberships are skipped and counted', async t => {
+  const auth = await readFile(new URL('../fixtures/dumpdata-auth.json', import.meta.url), 'utf8')
+  const { users, ignored } = readDumpdata(auth, NOW)
+  t.same(users.map(user => user.id), [101, 102, 103])
+  t.strictSame(ignored, { models: { 'auth.permission': 8, 'auth.group': 2 }, usersWithGroups: 2, usersWithPermissions: 1 })
+  t.equal(ignoredNote(ignored), 'Note: ignored 8 auth.permission, 2 auth.group, the groups of 2 users and the permissions of 1 user: only users are imported (is_staff and is_superuser with them); groups and permissions have no meaning here.')
+  const withTypes = readDumpdata(JSON.stringify([{ model: 'contenttypes.contenttype', pk: 1, fields: { app_label: 'auth', model: 'user' } }, record({ groups: [1] })]), NOW)
+  t.equal(ignoredNote(withTypes.ignored), 'Note: ignored 1 contenttypes.contenttype and the groups of 1 user: only users are imported (is_staff and is_superuser with them); groups and permissions have no meaning here.')
+  t.equal(ignoredNote(readDumpdata(dump, NOW).ignored), undefined, 'dumpdata auth.user: nothing to note')
+  t.throws(() => readDumpdata(JSON.stringify([{ model: 'auth.group', fields: {} }, 'x'])), new DumpdataError('must be an object with model, pk and fields', 1))
 })
