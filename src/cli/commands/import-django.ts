@@ -1,7 +1,7 @@
 // `import-django FILE [--on-conflict skip|update] [--dry-run] [--harden]`: the users of `manage.py dumpdata auth.user`;
 // `import-django FILE --sync [--delete-absent] [--blacklist FILE]`: the users made equal to the dump (the cutover's last step).
 import { loadConfig } from '../../domain/settings.js'
-import { hardenUsers, hashBreakdown, readBlacklistDump, readDumpdata, type DjangoBlacklistedToken, type DjangoUser } from '../../domain/dumpdata.js'
+import { hardenUsers, hashBreakdown, ignoredNote, readBlacklistDump, readDumpdata, type DjangoBlacklistedToken, type DjangoUser } from '../../domain/dumpdata.js'
 import { reportForEmpty, schemaState, syncDjangoUsers, type SyncReport } from '../../db/django-sync.js'
 import { CliError, plural, readInput, table, usageError, type CliOptions, type Command } from '../io.js'
 import { withStores } from '../stores.js'
@@ -25,7 +25,7 @@ export const importDjango: Command = async (args, options, io) => {
   const harden = options.harden === true
   const config = loadConfig(io.env, { signs: false })
 
-  const { users: rows, renamed } = readDumpdata(await readInput(args[0], io))
+  const { users: rows, renamed, ignored } = readDumpdata(await readInput(args[0], io))
   const blacklistDump = options.blacklist === undefined ? undefined : readBlacklistDump(await readInput(options.blacklist, io))
   const { counts, neverMatch } = hashBreakdown(rows)
   // Django's hashes as it holds them, before --harden wraps the weak ones (what --sync compares with).
@@ -47,6 +47,9 @@ export const importDjango: Command = async (args, options, io) => {
     lines.push(table(breakdown).trimEnd())
   }
   io.stdout.write(lines.join('\n') + '\n')
+  // `dumpdata auth`: its groups and permissions mean nothing here, said in one line.
+  const note = ignoredNote(ignored)
+  if (note !== undefined) io.stderr.write(`${note}\n`)
   if (renamed.length > 0) {
     const listed = renamed.slice(0, 20).map(user => `  pk ${user.id} ${JSON.stringify(user.from)} as ${JSON.stringify(user.to)}`)
     if (renamed.length > 20) listed.push(`  … and ${renamed.length - 20} more`)
