@@ -4,7 +4,7 @@
 // change should end is ended here.
 import { eq, inArray, sql, TransactionRollbackError } from 'drizzle-orm'
 import { outstandingTokens, SCHEMA, users, type User } from './schema.js'
-import { advanceUserIds } from './users.js'
+import { endImport } from './users.js'
 import type { Db } from './client.js'
 import { blacklistOutstanding, insertDjangoBlacklist, type Tx } from './tokens.js'
 import { ImportConflict, type DjangoBlacklistedToken, type DjangoUser } from '../domain/dumpdata.js'
@@ -189,12 +189,7 @@ export async function syncDjangoUsers (db: Db, rows: SyncedUser[], options: Sync
       for (const rowsOf of batches(fresh)) await tx.insert(users).values(rowsOf)
       if (options.blacklist !== undefined) report.blacklist = await importBlacklist(tx, options.blacklist, options.now)
 
-      const [{ largest }] = await tx.select({ largest: sql<number>`coalesce(max(${users.id}), 0)`.mapWith(Number) }).from(users)
-      const top = Math.max(largest, options.idFloor ?? 0)
-      report.nextId = top + 1
-      // setval is not transactional: a dry run must stop before it.
-      if (options.dryRun) tx.rollback()
-      await advanceUserIds(tx, top)
+      await endImport(tx, report, options.idFloor ?? 0, options.dryRun)
     })
   } catch (err) {
     if (!(options.dryRun && err instanceof TransactionRollbackError)) throw err

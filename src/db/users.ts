@@ -19,6 +19,19 @@ export async function advanceUserIds (exec: Pick<Db, 'execute'>, top: number): P
 }
 
 /**
+ * The last step of an import's transaction: `report.nextId`, the id the next user gets (past the
+ * largest id here and `floor`), then the id sequence moved there, or, for a dry run, the rollback
+ * (setval is not transactional: a dry run must stop before it).
+ */
+export async function endImport (tx: Pick<Db, 'select' | 'execute'> & { rollback: () => never }, report: { nextId: number }, floor: number, dryRun: boolean): Promise<void> {
+  const [{ largest }] = await tx.select({ largest: sql<number>`coalesce(max(${users.id}), 0)`.mapWith(Number) }).from(users)
+  const top = Math.max(largest, floor)
+  report.nextId = top + 1
+  if (dryRun) tx.rollback()
+  await advanceUserIds(tx, top)
+}
+
+/**
  * The users table, and nothing else reads or writes it (Django's auth_user). `changed` hears of
  * every user this repository changes.
  */
@@ -140,11 +153,7 @@ export function createUsersRepository (db: Db, changed: (id: number) => void = (
             touched.push(...fresh.map(row => row.id))
             result.imported += fresh.length
           }
-          const [{ top }] = await tx.select({ top: sql<number>`coalesce(max(${users.id}), 0)`.mapWith(Number) }).from(users)
-          result.nextId = top + 1
-          // setval is not transactional: a dry run must stop before it.
-          if (options.dryRun) tx.rollback()
-          await advanceUserIds(tx, top)
+          await endImport(tx, result, 0, options.dryRun)
         })
       } catch (err) {
         if (!(options.dryRun && err instanceof TransactionRollbackError)) throw err
